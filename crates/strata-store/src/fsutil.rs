@@ -1,0 +1,126 @@
+//! Small file system helpers every writer in the store uses: atomic replace and
+//! unique temporary names. Other crates writing under the store root use them too.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other process or thread will pick: `<prefix><pid>-<nanos>-<n>`.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{}-{nanos}-{n}", std::process::id())
+}
+
+/// Flushes a directory entry change (create, rename, unlink) to disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::io("sync directory", dir))
+}
+
+/// Writes `bytes` to `path` so that readers see either the old file or the whole
+/// new one, never a mix, even across a crash: temp file, fsync, rename, fsync dir.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(unique_name(".tmp-"));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(Error::io("create", &tmp))?;
+        f.write_all(bytes).map_err(Error::io("write", &tmp))?;
+        f.sync_all().map_err(Error::io("sync", &tmp))?;
+        fs::rename(&tmp, path).map_err(Error::io("rename", path))?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Creates a directory and its parents.
+pub fn create_dir_all(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).map_err(Error::io("create directory", path))
+}
+
+/// Removes a directory tree by first renaming it aside (atomic), so a crash in the
+/// middle never leaves a half-deleted tree under its real name. `trash` must be on
+/// the same file system.
+pub fn remove_tree_atomically(path: &Path, trash: &Path) -> Result<()> {
+    create_dir_all(trash)?;
+    let aside: PathBuf = trash.join(unique_name(""));
+    match fs::rename(path, &aside) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("rename", path)(e)),
+    }
+    if let Some(parent) = path.parent() {
+        sync_dir(parent)?;
+    }
+    fs::remove_dir_all(&aside).map_err(Error::io("remove", &aside))
+}
+
+/// Empties a trash directory left by interrupted removals.
+pub fn empty_trash(trash: &Path) -> Result<()> {
+    let entries = match fs::read_dir(trash) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read directory", trash)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(Error::io("read directory", trash))?;
+        let p = entry.path();
+        let r = if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            fs::remove_dir_all(&p)
+        } else {
+            fs::remove_file(&p)
+        };
+        r.map_err(Error::io("remove", &p))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_whole_files() {
+        let dir = strata_testkit::TempDir::new("fsutil");
+        let p = dir.path().join("f.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp files remain");
+    }
+
+    #[test]
+    fn unique_names_differ() {
+        assert_ne!(unique_name("x"), unique_name("x"));
+    }
+
+    #[test]
+    fn remove_tree_atomically_leaves_nothing_behind() {
+        let dir = strata_testkit::TempDir::new("fsutil");
+        let tree = dir.path().join("tree");
+        fs::create_dir_all(tree.join("a/b")).unwrap();
+        fs::write(tree.join("a/b/c"), b"x").unwrap();
+        let trash = dir.path().join("trash");
+        remove_tree_atomically(&tree, &trash).unwrap();
+        assert!(!tree.exists());
+        assert_eq!(fs::read_dir(&trash).unwrap().count(), 0);
+        remove_tree_atomically(&tree, &trash).unwrap();
+    }
+}
