@@ -1,0 +1,87 @@
+//! Errors of the layer codec.
+
+use std::io;
+use std::path::PathBuf;
+
+use strata_oci::ErrorKind;
+
+/// A layer codec failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A layer entry that would reach outside the root or abuse links; nothing of
+    /// the layer is recorded.
+    #[error("refusing layer entry {entry:?}: {reason}")]
+    Hostile {
+        /// The entry's path as written in the tar.
+        entry: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// An entry larger than the configured limit.
+    #[error("refusing layer entry {entry:?}: {size} bytes exceeds the {limit}-byte entry limit")]
+    TooLarge {
+        /// The entry's path.
+        entry: String,
+        /// Its declared size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The stream is not a valid tar archive (or its compression is broken).
+    #[error("malformed layer: {0}")]
+    Malformed(#[source] io::Error),
+    /// Something the codec does not handle.
+    #[error("unsupported layer content: {0}")]
+    Unsupported(String),
+    /// A file system operation failed while creating or applying a layer.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the compressed output failed.
+    #[error("writing layer: {0}")]
+    Write(#[source] io::Error),
+    /// The store refused something.
+    #[error(transparent)]
+    Store(#[from] strata_store::Error),
+}
+
+impl Error {
+    /// The kind of failure, for the edges.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Hostile { .. } | Error::TooLarge { .. } | Error::Malformed(_) => {
+                ErrorKind::InvalidArgument
+            }
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Io { source, .. } | Error::Write(source) => match source.kind() {
+                io::ErrorKind::NotFound => ErrorKind::NotFound,
+                io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+                _ => ErrorKind::Unavailable,
+            },
+            Error::Store(e) => e.kind(),
+        }
+    }
+
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+
+    pub(crate) fn hostile(entry: &[u8], reason: impl Into<String>) -> Error {
+        Error::Hostile {
+            entry: String::from_utf8_lossy(entry).into_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result with the codec's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
