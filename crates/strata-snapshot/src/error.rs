@@ -28,6 +28,16 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// A layer whose uncompressed content is not what the image config says.
+    #[error("layer {blob}: uncompressed digest is {actual}, the image config says {expected}")]
+    DiffIdMismatch {
+        /// The layer blob.
+        blob: strata_oci::Digest,
+        /// The diff_id the config lists.
+        expected: strata_oci::Digest,
+        /// The digest of the content.
+        actual: strata_oci::Digest,
+    },
     /// The stream is not a valid tar archive (or its compression is broken).
     #[error("malformed layer: {0}")]
     Malformed(#[source] io::Error),
@@ -57,9 +67,10 @@ impl Error {
     /// The kind of failure, for the edges.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Hostile { .. } | Error::TooLarge { .. } | Error::Malformed(_) => {
-                ErrorKind::InvalidArgument
-            }
+            Error::Hostile { .. }
+            | Error::TooLarge { .. }
+            | Error::Malformed(_)
+            | Error::DiffIdMismatch { .. } => ErrorKind::InvalidArgument,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Io { source, .. } | Error::Write(source) => match source.kind() {
                 io::ErrorKind::NotFound => ErrorKind::NotFound,
@@ -70,7 +81,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { op, path, source }
     }

@@ -97,7 +97,10 @@ impl Guard {
         size: u64,
     ) -> Result<Checked> {
         use tar::EntryType as T;
-        if matches!(kind, T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink) {
+        if matches!(
+            kind,
+            T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink
+        ) {
             return Ok(Checked {
                 path: PathBuf::new(),
                 kind: EntryKind::Skip,
@@ -128,7 +131,8 @@ impl Guard {
                 T::Regular | T::Continuous => EntryKind::File,
                 T::Directory => EntryKind::Dir,
                 T::Symlink => {
-                    let target = link.ok_or_else(|| Error::hostile(raw, "symlink without target"))?;
+                    let target =
+                        link.ok_or_else(|| Error::hostile(raw, "symlink without target"))?;
                     if path.as_os_str().is_empty() {
                         return Err(Error::hostile(raw, "a symlink cannot replace the root"));
                     }
@@ -136,9 +140,11 @@ impl Guard {
                     EntryKind::Symlink(PathBuf::from(OsStr::from_bytes(target)))
                 }
                 T::Link => {
-                    let target = link.ok_or_else(|| Error::hostile(raw, "hard link without target"))?;
-                    let target = path::normalize(target)
-                        .ok_or_else(|| Error::hostile(raw, "hard link target climbs out of the root"))?;
+                    let target =
+                        link.ok_or_else(|| Error::hostile(raw, "hard link without target"))?;
+                    let target = path::normalize(target).ok_or_else(|| {
+                        Error::hostile(raw, "hard link target climbs out of the root")
+                    })?;
                     if target.as_os_str().is_empty() || target == path {
                         return Err(Error::hostile(raw, "hard link to itself or to the root"));
                     }
@@ -188,7 +194,10 @@ impl Guard {
             if self.symlinks.contains(a) {
                 return Err(Error::hostile(
                     raw,
-                    format!("written through symlink {:?} created earlier in this layer", a),
+                    format!(
+                        "written through symlink {:?} created earlier in this layer",
+                        a
+                    ),
                 ));
             }
             ancestor = a.parent();
@@ -254,10 +263,15 @@ mod tests {
     #[test]
     fn guard_refuses_oversized_entries() {
         let mut g = Guard::new(10);
-        let err = g
-            .check_parts(b"big", T::Regular, None, 11)
-            .unwrap_err();
-        assert!(matches!(err, Error::TooLarge { size: 11, limit: 10, .. }));
+        let err = g.check_parts(b"big", T::Regular, None, 11).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::TooLarge {
+                size: 11,
+                limit: 10,
+                ..
+            }
+        ));
     }
 
     #[test]

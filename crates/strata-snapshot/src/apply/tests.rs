@@ -1,0 +1,362 @@
+//! Apply, create and diff tested together: trees in, tars out, trees back.
+
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use strata_testkit::{TarBuilder, TempDir};
+
+use super::*;
+use crate::create::{write_dir, CreateOptions};
+use crate::diff::{write_overlay_upper, write_tree_diff};
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// One line per entry: everything a layer must preserve.
+pub(crate) fn describe(root: &Path) -> String {
+    let mut lines = Vec::new();
+    let mut inodes = std::collections::HashMap::new();
+    crate::create::walk(root, Path::new(""), &mut |src| {
+        let m = fs::symlink_metadata(&src.disk).unwrap();
+        let ft = m.file_type();
+        let kind = if ft.is_dir() {
+            "dir".to_owned()
+        } else if ft.is_symlink() {
+            format!("link->{}", fs::read_link(&src.disk).unwrap().display())
+        } else if ft.is_file() {
+            let data = fs::read(&src.disk).unwrap();
+            let group = if m.nlink() > 1 {
+                let n = inodes.len();
+                format!(" inode#{}", inodes.entry(m.ino()).or_insert(n))
+            } else {
+                String::new()
+            };
+            format!(
+                "file {} {}{group}",
+                data.len(),
+                strata_oci::Digest::sha256_of(&data).short()
+            )
+        } else {
+            format!("node {:o} rdev={}", m.mode() & 0o170000, m.rdev())
+        };
+        let xattrs = crate::create::read_xattrs(&src.disk, ft.is_symlink()).unwrap();
+        let mtime = if ft.is_dir() { 0 } else { m.mtime() };
+        lines.push(format!(
+            "{} {} {:o} {}:{} mtime={} xattrs={:?}",
+            src.rel.display(),
+            kind,
+            m.mode() & 0o7777,
+            m.uid(),
+            m.gid(),
+            mtime,
+            xattrs
+        ));
+        Ok(())
+    })
+    .unwrap();
+    lines.join("\n")
+}
+
+fn tar_of(dir: &Path) -> Vec<u8> {
+    write_dir(dir, Vec::new(), &CreateOptions::default()).unwrap()
+}
+
+fn apply_bytes(tar: &[u8], root: &Path, mode: WhiteoutMode) -> Result<ApplyStats> {
+    apply_layer(tar, root, ApplyOptions::new(mode))
+}
+
+fn sample_tree(dir: &Path) {
+    fs::create_dir_all(dir.join("etc/conf.d")).unwrap();
+    fs::write(dir.join("etc/hostname"), b"strata\n").unwrap();
+    fs::write(dir.join("etc/conf.d/a"), b"x".repeat(70_000)).unwrap();
+    fs::set_permissions(dir.join("etc/conf.d"), fs::Permissions::from_mode(0o750)).unwrap();
+    fs::create_dir_all(dir.join("bin")).unwrap();
+    fs::write(dir.join("bin/tool"), b"#!/bin/sh\n").unwrap();
+    fs::set_permissions(dir.join("bin/tool"), fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::hard_link(dir.join("bin/tool"), dir.join("bin/tool-again")).unwrap();
+    symlink("tool", dir.join("bin/rel-link")).unwrap();
+    symlink("/etc/hostname", dir.join("abs-link")).unwrap();
+    fs::write(dir.join("empty"), b"").unwrap();
+    let long = "d".repeat(120);
+    fs::create_dir_all(dir.join(&long)).unwrap();
+    fs::write(dir.join(&long).join("f".repeat(120)), b"long").unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        dir.join("fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    rustix::fs::setxattr(
+        dir.join("etc/hostname"),
+        "user.strata",
+        b"v1",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    if is_root() {
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.join("null"),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o666),
+            rustix::fs::makedev(1, 3),
+        )
+        .unwrap();
+        std::os::unix::fs::lchown(dir.join("etc/conf.d"), Some(1000), Some(1001)).unwrap();
+        std::os::unix::fs::lchown(dir.join("abs-link"), Some(7), Some(8)).unwrap();
+    }
+}
+
+#[test]
+fn create_then_apply_round_trips_every_entry_type() {
+    let t = TempDir::new("apply");
+    let (src, dst) = (t.join("src"), t.join("dst"));
+    fs::create_dir_all(&src).unwrap();
+    fs::create_dir_all(&dst).unwrap();
+    sample_tree(&src);
+    let tar = tar_of(&src);
+    let stats = apply_bytes(&tar, &dst, WhiteoutMode::Apply).unwrap();
+    assert!(stats.entries >= 14, "{stats:?}");
+    assert_eq!(describe(&src), describe(&dst));
+}
+
+#[test]
+fn create_is_deterministic_and_clamps_mtimes() {
+    let t = TempDir::new("apply");
+    let src = t.join("src");
+    fs::create_dir_all(&src).unwrap();
+    sample_tree(&src);
+    assert_eq!(tar_of(&src), tar_of(&src));
+    let opts = CreateOptions {
+        clamp_mtime: Some(1000),
+    };
+    let tar = write_dir(&src, Vec::new(), &opts).unwrap();
+    let mut a = tar::Archive::new(&tar[..]);
+    for e in a.entries().unwrap() {
+        assert!(e.unwrap().header().mtime().unwrap() <= 1000);
+    }
+}
+
+#[test]
+fn whiteouts_delete_lower_content_in_apply_mode() {
+    let t = TempDir::new("apply");
+    let root = t.join("root");
+    fs::create_dir_all(&root).unwrap();
+    let base = TarBuilder::new()
+        .dir("a")
+        .file("a/keep", b"1")
+        .file("a/gone", b"2")
+        .dir("a/sub")
+        .file("a/sub/deep", b"3")
+        .finish();
+    apply_bytes(&base, &root, WhiteoutMode::Apply).unwrap();
+    let top = TarBuilder::new()
+        .file("a/.wh.gone", b"")
+        .file("a/.wh.sub", b"")
+        .finish();
+    apply_bytes(&top, &root, WhiteoutMode::Apply).unwrap();
+    assert!(root.join("a/keep").exists());
+    assert!(!root.join("a/gone").exists());
+    assert!(!root.join("a/sub").exists());
+}
+
+#[test]
+fn opaque_directories_keep_only_this_layers_content() {
+    for marker_first in [true, false] {
+        let t = TempDir::new("apply");
+        let root = t.join("root");
+        fs::create_dir_all(&root).unwrap();
+        let base = TarBuilder::new()
+            .dir("d")
+            .file("d/old", b"1")
+            .dir("d/x")
+            .file("d/x/older", b"2")
+            .file("outside", b"3")
+            .finish();
+        apply_bytes(&base, &root, WhiteoutMode::Apply).unwrap();
+        let mut b = TarBuilder::new();
+        b.dir("d");
+        if marker_first {
+            b.file("d/.wh..wh..opq", b"");
+        }
+        b.dir("d/x").file("d/x/new", b"4");
+        if !marker_first {
+            b.file("d/.wh..wh..opq", b"");
+        }
+        apply_bytes(&b.finish(), &root, WhiteoutMode::Apply).unwrap();
+        assert!(!root.join("d/old").exists());
+        assert!(!root.join("d/x/older").exists());
+        assert!(root.join("d/x/new").exists());
+        assert!(root.join("outside").exists());
+    }
+}
+
+#[test]
+fn overlay_mode_records_whiteouts_and_round_trips_through_the_upper_differ() {
+    if !is_root() {
+        return;
+    }
+    let t = TempDir::new("apply");
+    let upper = t.join("upper");
+    fs::create_dir_all(&upper).unwrap();
+    let layer = TarBuilder::new()
+        .dir("d")
+        .file("d/.wh..wh..opq", b"")
+        .file("d/new", b"n")
+        .file("e/.wh.gone", b"")
+        .finish();
+    apply_bytes(&layer, &upper, WhiteoutMode::Overlay).unwrap();
+    let m = fs::symlink_metadata(upper.join("e/gone")).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(
+        &m.file_type()
+    ));
+    assert_eq!(m.rdev(), 0);
+    let mut v = [0u8; 4];
+    let n = rustix::fs::lgetxattr(upper.join("d"), OVERLAY_OPAQUE, &mut v[..]).unwrap();
+    assert_eq!(&v[..n], b"y");
+
+    let tar = write_overlay_upper(&upper, Vec::new(), &CreateOptions::default()).unwrap();
+    let names: Vec<String> = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names, ["d", "d/.wh..wh..opq", "d/new", "e", "e/.wh.gone"]);
+}
+
+#[test]
+fn tree_diff_applied_to_lower_gives_upper() {
+    let t = TempDir::new("apply");
+    let (src, lower, upper, work) = (
+        t.join("src"),
+        t.join("lower"),
+        t.join("upper"),
+        t.join("work"),
+    );
+    for d in [&src, &lower, &upper, &work] {
+        fs::create_dir_all(d).unwrap();
+    }
+    // All three trees from the same tar, so unchanged entries compare equal
+    // (tar keeps whole seconds; the source tree has nanoseconds).
+    sample_tree(&src);
+    let lower_tar = tar_of(&src);
+    apply_bytes(&lower_tar, &lower, WhiteoutMode::Apply).unwrap();
+    apply_bytes(&lower_tar, &upper, WhiteoutMode::Apply).unwrap();
+    apply_bytes(&lower_tar, &work, WhiteoutMode::Apply).unwrap();
+    // Change the upper tree: modify, add, delete a file and a directory, retype.
+    fs::write(upper.join("etc/hostname"), b"changed\n").unwrap();
+    fs::write(upper.join("etc/conf.d/new"), b"new").unwrap();
+    fs::remove_file(upper.join("empty")).unwrap();
+    fs::remove_dir_all(upper.join("d".repeat(120))).unwrap();
+    fs::remove_file(upper.join("abs-link")).unwrap();
+    fs::create_dir(upper.join("abs-link")).unwrap();
+    fs::set_permissions(upper.join("bin"), fs::Permissions::from_mode(0o700)).unwrap();
+
+    let diff = write_tree_diff(&lower, &upper, Vec::new(), &CreateOptions::default()).unwrap();
+    apply_bytes(&diff, &work, WhiteoutMode::Apply).unwrap();
+    assert_eq!(describe(&upper), describe(&work));
+    let names: Vec<String> = tar::Archive::new(&diff[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        names.contains(&"etc".to_owned()),
+        "parent of a change is included: {names:?}"
+    );
+    assert!(
+        !names.contains(&"bin/tool".to_owned()),
+        "unchanged files are not: {names:?}"
+    );
+}
+
+#[test]
+fn escaping_entries_are_refused_and_touch_nothing_outside() {
+    let t = TempDir::new("apply");
+    let root = t.join("root");
+    fs::create_dir_all(&root).unwrap();
+    for bad in [
+        TarBuilder::new().file("../escaped", b"x").finish(),
+        TarBuilder::new().file("a/../../escaped", b"x").finish(),
+        TarBuilder::new()
+            .symlink("l", "/")
+            .file("l/escaped", b"x")
+            .finish(),
+        TarBuilder::new().hardlink("h", "../escaped").finish(),
+    ] {
+        let err = apply_bytes(&bad, &root, WhiteoutMode::Apply).unwrap_err();
+        assert!(matches!(err, Error::Hostile { .. }), "{err}");
+    }
+    assert!(!t.join("escaped").exists());
+}
+
+#[test]
+fn symlinks_from_a_lower_layer_cannot_redirect_writes_to_the_host() {
+    let t = TempDir::new("apply");
+    let root = t.join("root");
+    let canary = t.join("canary");
+    fs::create_dir_all(&root).unwrap();
+    fs::create_dir_all(&canary).unwrap();
+    let canary_abs = canary.to_str().unwrap();
+    let lower = TarBuilder::new()
+        .symlink("abs", canary_abs)
+        .symlink("up", "../../../../../../../..")
+        .symlink("etc", "/etc")
+        .finish();
+    apply_bytes(&lower, &root, WhiteoutMode::Apply).unwrap();
+    let upper = TarBuilder::new()
+        .file("abs/pwned", b"x")
+        .file("up/pwned-too", b"y")
+        .finish();
+    apply_bytes(&upper, &root, WhiteoutMode::Apply).unwrap();
+    assert_eq!(
+        fs::read_dir(&canary).unwrap().count(),
+        0,
+        "host canary untouched"
+    );
+    assert!(root
+        .join(canary.strip_prefix("/").unwrap())
+        .join("pwned")
+        .exists());
+    assert!(root.join("pwned-too").exists());
+    assert!(!Path::new("/pwned-too").exists());
+
+    // A hard link through a lower symlink resolves inside the root too.
+    let link = TarBuilder::new().hardlink("shadow", "etc/passwd").finish();
+    assert!(apply_bytes(&link, &root, WhiteoutMode::Apply).is_err());
+    assert!(!root.join("shadow").exists());
+}
+
+#[test]
+fn entries_over_the_size_limit_are_refused() {
+    let t = TempDir::new("apply");
+    let root = t.join("root");
+    fs::create_dir_all(&root).unwrap();
+    let tar = TarBuilder::new().file_header_only("huge", 1 << 40).finish();
+    let mut opts = ApplyOptions::new(WhiteoutMode::Apply);
+    opts.max_entry_size = 1 << 30;
+    let err = apply_layer(&tar[..], &root, opts).unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+    assert!(!root.join("huge").exists());
+}
+
+#[test]
+fn a_later_entry_replaces_an_earlier_one_of_another_type() {
+    let t = TempDir::new("apply");
+    let root = t.join("root");
+    fs::create_dir_all(&root).unwrap();
+    let tar = TarBuilder::new()
+        .dir("x")
+        .file("x/inner", b"1")
+        .file("x", b"now a file")
+        .symlink("y", "x")
+        .dir("y")
+        .finish();
+    apply_bytes(&tar, &root, WhiteoutMode::Apply).unwrap();
+    assert_eq!(fs::read(root.join("x")).unwrap(), b"now a file");
+    assert!(fs::symlink_metadata(root.join("y")).unwrap().is_dir());
+}
