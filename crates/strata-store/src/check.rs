@@ -202,13 +202,13 @@ pub fn repair(store: &Store, report: &Report, exclusive: &LockGuard) -> Result<u
             Fix::RemoveImage(target) => {
                 store.update_records(|r| {
                     r.remove_image(target);
-                    Ok(())
+                    Ok::<_, crate::Error>(())
                 })?;
             }
             Fix::RemoveTag(name) => {
                 store.update_records(|r| {
                     r.tags.remove(name);
-                    Ok(())
+                    Ok::<_, crate::Error>(())
                 })?;
             }
         }

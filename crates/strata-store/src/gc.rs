@@ -130,7 +130,7 @@ mod tests {
         store
             .update_records(|r| {
                 r.put(record, &[name.parse().unwrap()]);
-                Ok(())
+                Ok::<_, crate::Error>(())
             })
             .unwrap();
         mi.digest
@@ -152,7 +152,7 @@ mod tests {
             .update_records(|r| {
                 r.remove_image(&c);
                 r.remove_image(&a);
-                Ok(())
+                Ok::<_, crate::Error>(())
             })
             .unwrap();
         let lock = store.lock_exclusive().unwrap();

@@ -102,7 +102,10 @@ impl Store {
 
     /// Read-modify-write of the image records, atomic and serialised across
     /// processes. The closure's changes are saved only if it returns `Ok`.
-    pub fn update_records<T>(&self, f: impl FnOnce(&mut Records) -> Result<T>) -> Result<T> {
+    pub fn update_records<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&mut Records) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let _guard = lock::lock(&self.paths.locks().join("records"), LockMode::Exclusive)?;
         let mut records = Records::load(&self.paths)?;
         let before = records.clone();

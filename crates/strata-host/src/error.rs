@@ -1,0 +1,83 @@
+//! Errors of host operations.
+
+use std::io;
+use std::path::PathBuf;
+
+use strata_oci::ErrorKind;
+
+/// A failed operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No image matches what the user typed.
+    #[error("no such image: {0}")]
+    NoSuchImage(String),
+    /// The user typed a short ID matching several images.
+    #[error("image ID prefix {0:?} matches several images; give more characters")]
+    Ambiguous(String),
+    /// The request conflicts with the state of the store (Docker's 409s).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Something Strata does not do.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A spec-level error (reference, digest, document).
+    #[error(transparent)]
+    Oci(#[from] strata_oci::Error),
+    /// A store error.
+    #[error(transparent)]
+    Store(#[from] strata_store::Error),
+    /// A layer codec error.
+    #[error(transparent)]
+    Layer(#[from] strata_snapshot::Error),
+    /// A file operation outside the store failed (inputs, outputs).
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// An archive being loaded is not what it claims.
+    #[error("invalid archive: {0}")]
+    Archive(String),
+}
+
+impl Error {
+    /// The kind of failure, for the edges.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NoSuchImage(_) => ErrorKind::NotFound,
+            Error::Ambiguous(_) | Error::InvalidArgument(_) | Error::Archive(_) => {
+                ErrorKind::InvalidArgument
+            }
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Oci(e) => e.kind(),
+            Error::Store(e) => e.kind(),
+            Error::Layer(e) => e.kind(),
+            Error::Io { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => ErrorKind::NotFound,
+                io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+                _ => ErrorKind::Unavailable,
+            },
+        }
+    }
+
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+}
+
+/// Result with the host's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

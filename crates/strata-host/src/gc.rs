@@ -1,0 +1,84 @@
+//! Garbage collection across the store and the snapshots.
+
+use std::collections::{BTreeSet, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use strata_oci::{chain_ids, Digest};
+use strata_store::{gc, LockGuard};
+
+use crate::error::Result;
+use crate::host::Host;
+
+/// What a collection freed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reclaimed {
+    /// Blobs deleted.
+    pub blobs: usize,
+    /// Snapshots deleted, by chain ID.
+    pub snapshots: Vec<Digest>,
+    /// Bytes freed on disk (blobs plus unpacked content).
+    pub bytes: u64,
+}
+
+impl Host {
+    /// Deletes every blob and snapshot no image needs, and leftovers of
+    /// interrupted operations. Requires the exclusive lock.
+    pub(crate) fn collect_garbage(&self, lock: &LockGuard) -> Result<Reclaimed> {
+        let records = self.store.records()?;
+        let marked = gc::mark(&self.store, &records)?;
+        let mut live_chains = BTreeSet::new();
+        for target in records.images.keys() {
+            match self.image(&records, target) {
+                Ok(image) => live_chains.extend(chain_ids(&image.config.rootfs.diff_ids)),
+                // An unreadable image keeps every snapshot: `check` reports it.
+                Err(e) => {
+                    tracing::warn!("image {target} unreadable, keeping all snapshots: {e}");
+                    return self.sweep_blobs_only(&marked, lock);
+                }
+            }
+        }
+        let mut reclaimed = self.sweep_blobs_only(&marked, lock)?;
+        for chain in self.snapshots.list()? {
+            if live_chains.contains(&chain) {
+                continue;
+            }
+            reclaimed.bytes += disk_usage(&self.snapshots.path(&chain));
+            self.snapshots.remove(&chain)?;
+            reclaimed.snapshots.push(chain);
+        }
+        Ok(reclaimed)
+    }
+
+    fn sweep_blobs_only(&self, marked: &gc::Marked, lock: &LockGuard) -> Result<Reclaimed> {
+        let swept = gc::sweep(&self.store, marked, lock)?;
+        self.store.clean_leftovers(lock)?;
+        Ok(Reclaimed {
+            blobs: swept.blobs.len(),
+            snapshots: Vec::new(),
+            bytes: swept.bytes(),
+        })
+    }
+}
+
+/// Bytes a tree occupies on disk (allocated blocks, hard links counted once).
+pub(crate) fn disk_usage(root: &Path) -> u64 {
+    fn walk(p: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
+        let Ok(m) = std::fs::symlink_metadata(p) else {
+            return 0;
+        };
+        let mut total = 0;
+        if seen.insert((m.dev(), m.ino())) {
+            total += m.blocks() * 512;
+        }
+        if m.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(p) {
+                for e in entries.flatten() {
+                    total += walk(&e.path(), seen);
+                }
+            }
+        }
+        total
+    }
+    walk(root, &mut HashSet::new())
+}
