@@ -47,7 +47,7 @@ pub fn apply_change(config: &mut ContainerConfig, line: &str) -> Result<()> {
             let vols = config.volumes.get_or_insert_with(BTreeMap::new);
             let list = match json_array(rest) {
                 Some(v) => v,
-                None => words(rest).map_err(|w| bad(w))?,
+                None => words(rest).map_err(&bad)?,
             };
             for v in list {
                 vols.insert(v, serde_json::json!({}));
@@ -55,14 +55,14 @@ pub fn apply_change(config: &mut ContainerConfig, line: &str) -> Result<()> {
         }
         "ENV" => {
             let env = config.env.get_or_insert_with(Vec::new);
-            for (k, v) in pairs(rest).map_err(|w| bad(w))? {
+            for (k, v) in pairs(rest).map_err(&bad)? {
                 env.retain(|e| e.split_once('=').map(|(ek, _)| ek) != Some(k.as_str()));
                 env.push(format!("{k}={v}"));
             }
         }
         "LABEL" => {
             let labels = config.labels.get_or_insert_with(BTreeMap::new);
-            for (k, v) in pairs(rest).map_err(|w| bad(w))? {
+            for (k, v) in pairs(rest).map_err(&bad)? {
                 labels.insert(k, v);
             }
         }

@@ -70,4 +70,10 @@ impl Host {
     pub fn config(&self) -> &HostConfig {
         &self.config
     }
+
+    /// The same host, compressing new layers with `compression`.
+    pub fn with_compression(mut self, compression: Compression) -> Host {
+        self.config.compression = compression;
+        self
+    }
 }

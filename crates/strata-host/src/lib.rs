@@ -25,3 +25,4 @@ pub use host::{Host, HostConfig, DEFAULT_ROOT};
 pub use image::{Image, Layer};
 pub use import::{ImportOptions, ImportSource};
 pub use resolve::{resolve, Designation, Resolved};
+pub use strata_store::STORE_VERSION;

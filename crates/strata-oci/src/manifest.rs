@@ -102,6 +102,8 @@ impl ImageIndex {
 
 /// A manifest-like document read from bytes whose kind is not known in advance.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Short-lived parse results, never stored in bulk: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Document {
     /// An image manifest.
     Manifest(ImageManifest),

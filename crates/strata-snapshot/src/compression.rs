@@ -72,7 +72,7 @@ pub struct Compressor<W: Write> {
 
 enum Inner<W: Write> {
     Plain(W),
-    Parallel(ParallelCompressor<W>),
+    Parallel(Box<ParallelCompressor<W>>),
 }
 
 impl<W: Write> Compressor<W> {
@@ -80,16 +80,16 @@ impl<W: Write> Compressor<W> {
     pub fn new(sink: W, compression: Compression, threads: usize) -> Self {
         let inner = match compression {
             Compression::None => Inner::Plain(sink),
-            Compression::Gzip(level) => Inner::Parallel(ParallelCompressor::new(
+            Compression::Gzip(level) => Inner::Parallel(Box::new(ParallelCompressor::new(
                 sink,
                 Codec::Gzip { level },
                 threads,
-            )),
-            Compression::Zstd(level) => Inner::Parallel(ParallelCompressor::new(
+            ))),
+            Compression::Zstd(level) => Inner::Parallel(Box::new(ParallelCompressor::new(
                 sink,
                 Codec::Zstd { level },
                 threads,
-            )),
+            ))),
         };
         Compressor { inner }
     }

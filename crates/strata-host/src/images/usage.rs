@@ -74,7 +74,7 @@ impl Host {
         }
         usage.layers_size = users.values().map(|(s, _)| s).sum();
         usage.reclaimable = usage.layers_size;
-        usage.images.sort_by(|a, b| b.created.cmp(&a.created));
+        usage.images.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(usage)
     }
 }

@@ -1,0 +1,147 @@
+//! system df, system check, info, version.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::{json, Value};
+use strata_host::Host;
+
+use super::util::{id, print, since};
+use crate::cli::{CheckArgs, DfArgs};
+use crate::render::{human_size, human_size_with_precision, Format};
+
+/// `version`.
+pub fn version() -> Result<ExitCode> {
+    print(&format!(
+        "Strata:\n Version:    {}\n OS/Arch:    {}\n Store:      format {}\n",
+        env!("CARGO_PKG_VERSION"),
+        strata_oci::Platform::host(),
+        strata_store_version(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn strata_store_version() -> u32 {
+    strata_host::STORE_VERSION
+}
+
+/// `info`.
+pub fn info(host: &Host) -> Result<ExitCode> {
+    let records = host.store().records()?;
+    let mode = match host.snapshots().mode() {
+        strata_snapshot::snapshots::SnapshotMode::Overlay => "overlay",
+        strata_snapshot::snapshots::SnapshotMode::Copy => "copy",
+    };
+    print(&format!(
+        "Images: {}\nNames: {}\nSnapshotter: {mode}\nRoot Dir: {}\nArchitecture: {}\nCPUs: {}\n",
+        records.images.len(),
+        records.tags.len(),
+        host.config().root.display(),
+        strata_oci::Platform::host(),
+        std::thread::available_parallelism().map_or(1, usize::from),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `system df`.
+pub fn df(host: &Host, args: &DfArgs) -> Result<ExitCode> {
+    let usage = host.disk_usage()?;
+    let pct = |part: u64, whole: u64| (part * 100).checked_div(whole).unwrap_or(0);
+    let rows = vec![json!({
+        "Type": "Images",
+        "TotalCount": usage.images.len().to_string(),
+        "Active": usage.active.to_string(),
+        "Size": human_size(usage.layers_size),
+        "Reclaimable": format!("{} ({}%)", human_size(usage.reclaimable), pct(usage.reclaimable, usage.layers_size)),
+    })];
+    let headers = json!({"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE"});
+    let format = Format::parse(args.format.as_deref().unwrap_or(""))?
+        .with_default_table("{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}");
+    if !args.verbose {
+        print(&format.render_list(&rows, &headers)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut items: Vec<Value> = Vec::new();
+    for img in &usage.images {
+        let names: Vec<(String, String)> = if img.names.is_empty() {
+            vec![("<none>".into(), "<none>".into())]
+        } else {
+            img.names
+                .iter()
+                .map(|n| {
+                    (
+                        n.familiar_repository(),
+                        n.tag().unwrap_or("<none>").to_owned(),
+                    )
+                })
+                .collect()
+        };
+        for (repo, tag) in names {
+            items.push(json!({
+                "Repository": repo, "Tag": tag, "ID": id(&img.id, false),
+                "CreatedSince": since(img.created),
+                "Size": human_size_with_precision(img.size, 3),
+                "SharedSize": human_size_with_precision(img.shared_size, 3),
+                "UniqueSize": human_size_with_precision(img.unique_size, 3),
+                "Containers": img.containers.to_string(),
+            }));
+        }
+    }
+    let headers = json!({
+        "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED",
+        "Size": "SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS",
+    });
+    let table = Format::parse("")?.with_default_table(
+        "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+    );
+    print(&format!(
+        "Images space usage:\n\n{}",
+        table.render_list(&items, &headers)?
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `system check`.
+pub fn check(host: &Host, args: &CheckArgs) -> Result<ExitCode> {
+    let report = host.check(args.repair)?;
+    let s = &report.store;
+    let mut out = format!(
+        "checked {} blobs ({}), {} images\n",
+        s.blobs,
+        human_size(s.bytes),
+        s.images
+    );
+    for p in &s.problems {
+        out.push_str(&format!("problem: {}\n", p.message));
+    }
+    for (image, chain) in &report.missing_snapshots {
+        out.push_str(&format!(
+            "problem: image {image}: snapshot {chain} is missing\n"
+        ));
+    }
+    if s.unreferenced > 0 {
+        out.push_str(&format!(
+            "{} unreferenced blobs ({}): reclaimable with `strata image prune`\n",
+            s.unreferenced,
+            human_size(s.unreferenced_bytes)
+        ));
+    }
+    if report.leftovers > 0 {
+        out.push_str(&format!(
+            "{} leftovers of interrupted or running operations{}\n",
+            report.leftovers,
+            if args.repair { " (removed)" } else { "" }
+        ));
+    }
+    if args.repair {
+        out.push_str(&format!("repaired {} problems\n", report.repaired));
+    } else if report.is_clean() {
+        out.push_str("store is consistent\n");
+    }
+    print(&out)?;
+    Ok(if report.is_clean() || args.repair {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

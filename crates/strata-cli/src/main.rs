@@ -1,0 +1,5 @@
+//! The `strata` binary.
+
+fn main() -> std::process::ExitCode {
+    strata_cli::run()
+}

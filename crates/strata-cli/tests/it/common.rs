@@ -1,0 +1,113 @@
+//! A `strata` with its own store, and inputs to feed it.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use strata_testkit::TempDir;
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_strata")
+}
+
+/// A strata store in a temp dir.
+pub struct Strata {
+    pub dir: TempDir,
+}
+
+impl Strata {
+    pub fn new() -> Self {
+        Strata {
+            dir: TempDir::new("cli"),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.env("STRATA_ROOT", self.root())
+            .env_remove("STRATA_LOG")
+            .args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs and returns stdout, panicking with stderr on failure.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "strata {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs expecting failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "strata {args:?} should have failed, printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Imports a small synthetic root file system; returns the image ID.
+    pub fn import_tree(&self, name: &str, seed: &str) -> String {
+        let tree = self.dir.join(format!("tree-{seed}"));
+        sample_rootfs(&tree, seed);
+        self.ok(&["import", tree.to_str().unwrap(), name])
+            .trim()
+            .to_owned()
+    }
+
+    /// `system check` passes.
+    pub fn assert_consistent(&self) {
+        let out = self.run(&["system", "check"]);
+        assert!(
+            out.status.success(),
+            "store inconsistent:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A few files, a symlink and a hard link; `seed` varies the content.
+pub fn sample_rootfs(dir: &Path, seed: &str) {
+    fs::create_dir_all(dir.join("etc")).unwrap();
+    fs::create_dir_all(dir.join("usr/bin")).unwrap();
+    fs::write(dir.join("etc/os-release"), format!("NAME=test-{seed}\n")).unwrap();
+    fs::write(dir.join("usr/bin/data"), seed.repeat(10_000)).unwrap();
+    let _ = fs::remove_file(dir.join("usr/bin/link"));
+    symlink("data", dir.join("usr/bin/link")).unwrap();
+    let _ = fs::remove_file(dir.join("usr/bin/hard"));
+    fs::hard_link(dir.join("usr/bin/data"), dir.join("usr/bin/hard")).unwrap();
+}
+
+/// A busybox root file system (needs Debian's busybox-static), or `None` to skip.
+pub fn busybox_rootfs(dir: &Path) -> Option<PathBuf> {
+    strata_testkit::require_peer("busybox", &[])?;
+    let root = dir.join("busybox-rootfs");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    for applet in ["sh", "ls", "cat", "echo", "id", "stat"] {
+        symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+    Some(root)
+}

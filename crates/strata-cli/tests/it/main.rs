@@ -1,0 +1,10 @@
+//! End-to-end tests of the `strata` binary: real stores in temp dirs, real peers
+//! (dockerd, skopeo) as oracles where the machine has them.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod archive;
+mod common;
+mod crash;
+mod hostile;
+mod images;
+mod interop;

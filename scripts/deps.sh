@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system packages Strata's tests, quick start and benchmarks use.
+# Idempotent: only missing packages are installed. Needs root (apt-get).
+set -euo pipefail
+
+packages=(
+  busybox-static   # base image for docs and tests
+  debootstrap      # debian:bookworm base image
+  skopeo           # interop oracle: OCI layouts and archives
+  docker.io        # interop oracle: docker load/save/run (dockerd 20.10)
+  zstd             # zstd CLI as an oracle for our zstd layers
+  time             # /usr/bin/time -v for peak RSS in benchmarks
+  xz-utils
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing ${missing[*]}; run as root (or install them) first" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
