@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
-cargo build --release --locked
+cargo build --release --locked -p strata-cli
 export STRATA=$PWD/target/release/strata
 echo "== making base images (busybox from busybox-static, debian from debootstrap)"
 scripts/base-images.sh

@@ -6,11 +6,13 @@
 //! It depends on `strata-oci` only, so every crate can use it without cycles.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod describe;
 mod golden;
 mod peers;
 mod tarball;
 mod tempdir;
 
+pub use describe::describe_tree;
 pub use golden::assert_golden;
 pub use peers::{require_peer, run_ok, Peer};
 pub use tarball::TarBuilder;

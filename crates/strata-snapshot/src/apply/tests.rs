@@ -4,7 +4,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use strata_testkit::{TarBuilder, TempDir};
+use strata_testkit::{describe_tree, TarBuilder, TempDir};
 
 use super::*;
 use crate::create::{write_dir, CreateOptions};
@@ -12,51 +12,6 @@ use crate::diff::{write_overlay_upper, write_tree_diff};
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
-}
-
-/// One line per entry: everything a layer must preserve.
-pub(crate) fn describe(root: &Path) -> String {
-    let mut lines = Vec::new();
-    let mut inodes = std::collections::HashMap::new();
-    crate::create::walk(root, Path::new(""), &mut |src| {
-        let m = fs::symlink_metadata(&src.disk).unwrap();
-        let ft = m.file_type();
-        let kind = if ft.is_dir() {
-            "dir".to_owned()
-        } else if ft.is_symlink() {
-            format!("link->{}", fs::read_link(&src.disk).unwrap().display())
-        } else if ft.is_file() {
-            let data = fs::read(&src.disk).unwrap();
-            let group = if m.nlink() > 1 {
-                let n = inodes.len();
-                format!(" inode#{}", inodes.entry(m.ino()).or_insert(n))
-            } else {
-                String::new()
-            };
-            format!(
-                "file {} {}{group}",
-                data.len(),
-                strata_oci::Digest::sha256_of(&data).short()
-            )
-        } else {
-            format!("node {:o} rdev={}", m.mode() & 0o170000, m.rdev())
-        };
-        let xattrs = crate::create::read_xattrs(&src.disk, ft.is_symlink()).unwrap();
-        let mtime = if ft.is_dir() { 0 } else { m.mtime() };
-        lines.push(format!(
-            "{} {} {:o} {}:{} mtime={} xattrs={:?}",
-            src.rel.display(),
-            kind,
-            m.mode() & 0o7777,
-            m.uid(),
-            m.gid(),
-            mtime,
-            xattrs
-        ));
-        Ok(())
-    })
-    .unwrap();
-    lines.join("\n")
 }
 
 fn tar_of(dir: &Path) -> Vec<u8> {
@@ -121,7 +76,7 @@ fn create_then_apply_round_trips_every_entry_type() {
     let tar = tar_of(&src);
     let stats = apply_bytes(&tar, &dst, WhiteoutMode::Apply).unwrap();
     assert!(stats.entries >= 14, "{stats:?}");
-    assert_eq!(describe(&src), describe(&dst));
+    assert_eq!(describe_tree(&src), describe_tree(&dst));
 }
 
 #[test]
@@ -258,7 +213,7 @@ fn tree_diff_applied_to_lower_gives_upper() {
 
     let diff = write_tree_diff(&lower, &upper, Vec::new(), &CreateOptions::default()).unwrap();
     apply_bytes(&diff, &work, WhiteoutMode::Apply).unwrap();
-    assert_eq!(describe(&upper), describe(&work));
+    assert_eq!(describe_tree(&upper), describe_tree(&work));
     let names: Vec<String> = tar::Archive::new(&diff[..])
         .entries()
         .unwrap()
