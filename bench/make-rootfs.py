@@ -30,7 +30,7 @@ picked, total = [], 0
 for p, size in candidates:
     if len(picked) >= want_files:
         break
-    if size <= 256 << 10 and total + size <= small_budget:
+    if size <= 48 << 10 and total + size <= small_budget:
         picked.append(p)
         total += size
 for p, size in sorted(candidates, key=lambda c: -c[1]):

@@ -62,11 +62,7 @@ impl Error {
             Error::Oci(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Layer(e) => e.kind(),
-            Error::Io { source, .. } => match source.kind() {
-                io::ErrorKind::NotFound => ErrorKind::NotFound,
-                io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
-                _ => ErrorKind::Unavailable,
-            },
+            Error::Io { source, .. } => ErrorKind::of_io(source),
         }
     }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::descriptor::Descriptor;
 use crate::error::{Error, Result};
 use crate::media_type;
+use crate::platform::Platform;
 
 /// An image manifest: a config and an ordered list of layers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +98,13 @@ impl ImageIndex {
     /// Serialises to compact JSON.
     pub fn to_bytes(&self) -> Vec<u8> {
         to_json_bytes(self)
+    }
+
+    /// The first manifest for `platform` (variants matched as containerd does).
+    pub fn manifest_for(&self, platform: &Platform) -> Option<&Descriptor> {
+        self.manifests
+            .iter()
+            .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
     }
 }
 

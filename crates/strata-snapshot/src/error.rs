@@ -72,11 +72,7 @@ impl Error {
             | Error::Malformed(_)
             | Error::DiffIdMismatch { .. } => ErrorKind::InvalidArgument,
             Error::Unsupported(_) => ErrorKind::Unsupported,
-            Error::Io { source, .. } | Error::Write(source) => match source.kind() {
-                io::ErrorKind::NotFound => ErrorKind::NotFound,
-                io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
-                _ => ErrorKind::Unavailable,
-            },
+            Error::Io { source, .. } | Error::Write(source) => ErrorKind::of_io(source),
             Error::Store(e) => e.kind(),
         }
     }

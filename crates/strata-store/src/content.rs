@@ -188,13 +188,7 @@ impl ContentStore {
         let mut strays = Vec::new();
         for alg in [Algorithm::Sha256, Algorithm::Sha512] {
             let dir = self.paths.blobs().join(alg.as_str());
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io("read directory", dir)(e)),
-            };
-            for entry in entries {
-                let entry = entry.map_err(Error::io("read directory", &dir))?;
+            for entry in fsutil::dir_entries(&dir)? {
                 let name = entry.file_name();
                 let parsed = name.to_str().and_then(|n| Digest::new(alg, n).ok());
                 let meta = entry.metadata().map_err(Error::io("stat", entry.path()))?;

@@ -86,12 +86,7 @@ impl Error {
             }
             Error::TooLarge { .. } => ErrorKind::InvalidArgument,
             Error::Version { .. } => ErrorKind::Unsupported,
-            Error::Io { source, .. } => match source.kind() {
-                io::ErrorKind::NotFound => ErrorKind::NotFound,
-                io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
-                io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
-                _ => ErrorKind::Unavailable,
-            },
+            Error::Io { source, .. } => ErrorKind::of_io(source),
         }
     }
 

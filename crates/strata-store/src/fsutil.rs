@@ -71,15 +71,20 @@ pub fn remove_tree_atomically(path: &Path, trash: &Path) -> Result<()> {
     fs::remove_dir_all(&aside).map_err(Error::io("remove", &aside))
 }
 
+/// The entries of a directory; none when it does not exist.
+pub fn dir_entries(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(Error::io("read directory", dir)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io("read directory", dir)(e)),
+    }
+}
+
 /// Empties a trash directory left by interrupted removals.
 pub fn empty_trash(trash: &Path) -> Result<()> {
-    let entries = match fs::read_dir(trash) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("read directory", trash)(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(Error::io("read directory", trash))?;
+    for entry in dir_entries(trash)? {
         let p = entry.path();
         let r = if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             fs::remove_dir_all(&p)

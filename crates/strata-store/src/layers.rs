@@ -74,13 +74,7 @@ impl LayerInfos {
         let mut out = Vec::new();
         for alg in [strata_oci::Algorithm::Sha256, strata_oci::Algorithm::Sha512] {
             let dir = self.paths.layers().join(alg.as_str());
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io("read directory", dir)(e)),
-            };
-            for entry in entries {
-                let entry = entry.map_err(Error::io("read directory", &dir))?;
+            for entry in fsutil::dir_entries(&dir)? {
                 let name = entry.file_name();
                 if let Some(d) = name
                     .to_str()

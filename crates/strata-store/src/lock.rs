@@ -31,15 +31,19 @@ pub enum LockMode {
     Exclusive,
 }
 
-/// Blocks until the lock file at `path` is held in `mode`.
-pub fn lock(path: &Path, mode: LockMode) -> Result<LockGuard> {
-    let file = OpenOptions::new()
+fn open(path: &Path) -> Result<File> {
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(Error::io("open lock", path))?;
+        .map_err(Error::io("open lock", path))
+}
+
+/// Blocks until the lock file at `path` is held in `mode`.
+pub fn lock(path: &Path, mode: LockMode) -> Result<LockGuard> {
+    let file = open(path)?;
     let op = match mode {
         LockMode::Shared => FlockOperation::LockShared,
         LockMode::Exclusive => FlockOperation::LockExclusive,
@@ -55,13 +59,7 @@ pub fn lock(path: &Path, mode: LockMode) -> Result<LockGuard> {
 
 /// Takes the lock only if nobody holds it in a conflicting mode.
 pub fn try_lock(path: &Path, mode: LockMode) -> Result<Option<LockGuard>> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(Error::io("open lock", path))?;
+    let file = open(path)?;
     let op = match mode {
         LockMode::Shared => FlockOperation::NonBlockingLockShared,
         LockMode::Exclusive => FlockOperation::NonBlockingLockExclusive,

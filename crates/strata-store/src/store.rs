@@ -160,9 +160,5 @@ impl Store {
 }
 
 fn count_entries(dir: &std::path::Path) -> Result<usize> {
-    match fs::read_dir(dir) {
-        Ok(entries) => Ok(entries.count()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(Error::io("read directory", dir)(e)),
-    }
+    Ok(fsutil::dir_entries(dir)?.len())
 }

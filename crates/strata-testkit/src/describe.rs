@@ -16,7 +16,10 @@ pub fn describe_tree(root: &Path) -> String {
 }
 
 fn walk(root: &Path, dir: &Path, lines: &mut Vec<String>, inodes: &mut HashMap<u64, usize>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         let m = std::fs::symlink_metadata(&p).unwrap();
@@ -34,7 +37,11 @@ fn walk(root: &Path, dir: &Path, lines: &mut Vec<String>, inodes: &mut HashMap<u
             } else {
                 String::new()
             };
-            format!("file {} {}{group}", data.len(), strata_oci::Digest::sha256_of(&data).short())
+            format!(
+                "file {} {}{group}",
+                data.len(),
+                strata_oci::Digest::sha256_of(&data).short()
+            )
         } else {
             format!("node {:o} rdev={}", m.mode() & 0o170000, m.rdev())
         };

@@ -20,6 +20,7 @@ use strata_oci::{
 use strata_snapshot::compression::{decompressed, detect};
 use strata_snapshot::guard::Guard;
 use strata_snapshot::ingest::{ingest_raw, Visit};
+use strata_snapshot::snapshots::LayerRef;
 use strata_store::{BlobInfo, Expected, ImageRecord, LayerInfo};
 
 use crate::error::{Error, Result};
@@ -49,6 +50,13 @@ struct Stored {
     /// diff_id and uncompressed size, when the blob was read as a layer.
     layer: Option<LayerInfo>,
     compression: LayerCompression,
+}
+
+/// An image read from the archive, its blobs in the store, not yet recorded.
+struct Pending {
+    record: ImageRecord,
+    names: Vec<Reference>,
+    layers: Vec<LayerRef>,
 }
 
 /// The state of one load.
@@ -274,20 +282,18 @@ impl<'h> Loader<'h> {
             ));
         };
         let host = self.host;
+        // Unpacked before anything is recorded (as `docker load` unpacks), so a
+        // crash leaves at worst unreferenced snapshots, never an image without them.
+        for p in &pending {
+            host.snapshots().unpack(host.store(), &p.layers)?;
+        }
         let mut loaded: Vec<LoadedImage> = Vec::new();
-        for (record, names) in pending {
+        for Pending { record, names, .. } in pending {
             let id = record.id.clone();
             host.record_image(record, &names)?;
             match loaded.iter_mut().find(|l| l.id == id) {
                 Some(l) => l.names.extend(names),
                 None => loaded.push(LoadedImage { id, names }),
-            }
-        }
-        let records = host.store().records()?;
-        for target in records.images.keys() {
-            let image = host.image(&records, target)?;
-            if loaded.iter().any(|l| &l.id == image.id()) {
-                host.unpack(&image)?;
             }
         }
         Ok(loaded)
@@ -332,7 +338,7 @@ impl<'h> Loader<'h> {
         })
     }
 
-    fn docker_image(&self, entry: &DockerArchiveEntry) -> Result<(ImageRecord, Vec<Reference>)> {
+    fn docker_image(&self, entry: &DockerArchiveEntry) -> Result<Pending> {
         let config_bytes = match self.lookup(&entry.config) {
             Some(Item::Small(b)) => b.clone(),
             Some(Item::Blob(s)) => {
@@ -371,9 +377,14 @@ impl<'h> Loader<'h> {
             )));
         }
         let mut layers = Vec::new();
+        let mut refs = Vec::new();
         for (path, want) in entry.layers.iter().zip(&config.rootfs.diff_ids) {
             let (desc, info) = self.layer(path, want)?;
             self.host.note_layer(&desc.digest, &desc.media_type, info)?;
+            refs.push(LayerRef {
+                blob: desc.clone(),
+                diff_id: want.clone(),
+            });
             layers.push(desc);
         }
         let store = self.host.store().content();
@@ -392,28 +403,25 @@ impl<'h> Loader<'h> {
             .iter()
             .map(|t| Reference::parse_normalized(t).map(Reference::with_default_tag))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok((
-            record(
+        Ok(Pending {
+            record: record(
                 Descriptor::new(media_type::OCI_MANIFEST, mblob.digest, mblob.size),
                 config_blob.digest,
             ),
             names,
-        ))
+            layers: refs,
+        })
     }
 
-    fn oci_image(&self, d: &Descriptor) -> Result<(ImageRecord, Vec<Reference>)> {
+    fn oci_image(&self, d: &Descriptor) -> Result<Pending> {
         let store = self.host.store();
         let (target, manifest) = match store.document(&d.digest, Some(&d.media_type))? {
             Document::Manifest(m) => (d.clone(), m),
             Document::Index(i) => {
                 let host = Platform::host();
-                let child = i
-                    .manifests
-                    .iter()
-                    .find(|c| c.platform.as_ref().is_some_and(|p| host.matches(p)))
-                    .ok_or_else(|| {
-                        Error::Archive(format!("index {} has no manifest for {host}", d.digest))
-                    })?;
+                let child = i.manifest_for(&host).ok_or_else(|| {
+                    Error::Archive(format!("index {} has no manifest for {host}", d.digest))
+                })?;
                 match store.document(&child.digest, Some(&child.media_type))? {
                     Document::Manifest(m) => (child.clone(), m),
                     Document::Index(_) => return Err(Error::Unsupported("nested indexes".into())),
@@ -429,11 +437,16 @@ impl<'h> Loader<'h> {
                 config.rootfs.diff_ids.len()
             )));
         }
+        let mut refs = Vec::new();
         for (layer, want) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
             let path = format!("blobs/{}/{}", layer.digest.algorithm(), layer.digest.hex());
             let (_, info) = self.layer(&path, want)?;
             self.host
                 .note_layer(&layer.digest, &layer.media_type, info)?;
+            refs.push(LayerRef {
+                blob: layer.clone(),
+                diff_id: want.clone(),
+            });
         }
         let names = oci_names(d);
         let target = Descriptor::new(
@@ -441,7 +454,11 @@ impl<'h> Loader<'h> {
             target.digest.clone(),
             target.size,
         );
-        Ok((record(target, manifest.config.digest), names))
+        Ok(Pending {
+            record: record(target, manifest.config.digest),
+            names,
+            layers: refs,
+        })
     }
 }
 

@@ -139,23 +139,8 @@ impl Applier {
             EntryKind::Symlink(target) => {
                 rustix::fs::symlinkat(&target, &parent, name)
                     .map_err(|e| at("create symlink")(e.into()))?;
-                if self.privileged {
-                    rustix::fs::chownat(
-                        &parent,
-                        name,
-                        Some(rustix::fs::Uid::from_raw(meta.uid)),
-                        Some(rustix::fs::Gid::from_raw(meta.gid)),
-                        AtFlags::SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| at("chown")(e.into()))?;
-                }
-                rustix::fs::utimensat(
-                    &parent,
-                    name,
-                    &timestamps(meta.mtime),
-                    AtFlags::SYMLINK_NOFOLLOW,
-                )
-                .map_err(|e| at("set times of")(e.into()))?;
+                self.set_meta_at(&parent, name, &meta, false)
+                    .map_err(at("set metadata of"))?;
             }
             EntryKind::Hardlink(target) => {
                 self.hardlink(&parent, name, &target).map_err(at("link"))?
@@ -181,23 +166,9 @@ impl Applier {
                     rustix::fs::makedev(major, minor),
                 )
                 .map_err(|e| at("create node")(e.into()))?;
-                if self.privileged {
-                    rustix::fs::chownat(
-                        &parent,
-                        name,
-                        Some(rustix::fs::Uid::from_raw(meta.uid)),
-                        Some(rustix::fs::Gid::from_raw(meta.gid)),
-                        AtFlags::SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| at("chown")(e.into()))?;
-                }
-                rustix::fs::utimensat(
-                    &parent,
-                    name,
-                    &timestamps(meta.mtime),
-                    AtFlags::SYMLINK_NOFOLLOW,
-                )
-                .map_err(|e| at("set times of")(e.into()))?;
+                // mknod applied the umask; give the node its real mode.
+                self.set_meta_at(&parent, name, &meta, true)
+                    .map_err(at("set metadata of"))?;
             }
             EntryKind::Skip | EntryKind::Whiteout(_) | EntryKind::Opaque(_) => {}
         }
@@ -226,6 +197,41 @@ impl Applier {
                 Err(e) => return Err(e.into()),
             }
         }
+        Ok(())
+    }
+
+    /// Owner, (mode) and times of a symlink or node, without following it.
+    fn set_meta_at(
+        &self,
+        parent: &OwnedFd,
+        name: &OsStr,
+        meta: &Meta,
+        chmod: bool,
+    ) -> std::io::Result<()> {
+        if self.privileged {
+            rustix::fs::chownat(
+                parent,
+                name,
+                Some(rustix::fs::Uid::from_raw(meta.uid)),
+                Some(rustix::fs::Gid::from_raw(meta.gid)),
+                AtFlags::SYMLINK_NOFOLLOW,
+            )?;
+        }
+        if chmod {
+            // Not a symlink (the caller just created a node here), so following is moot.
+            rustix::fs::chmodat(
+                parent,
+                name,
+                Mode::from_raw_mode(meta.mode),
+                AtFlags::empty(),
+            )?;
+        }
+        rustix::fs::utimensat(
+            parent,
+            name,
+            &timestamps(meta.mtime),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?;
         Ok(())
     }
 

@@ -9,8 +9,8 @@ use std::process::Command;
 use strata_oci::{media_type, Descriptor, Digest};
 use strata_snapshot::apply::{apply_layer, ApplyOptions, WhiteoutMode};
 use strata_snapshot::compression::{Compression, Compressor};
-use strata_snapshot::ingest::{ingest_raw, Visit};
 use strata_snapshot::guard::Guard;
+use strata_snapshot::ingest::{ingest_raw, Visit};
 use strata_snapshot::snapshots::{LayerRef, SnapshotMode, Snapshots};
 use strata_store::{Expected, Store};
 use strata_testkit::{describe_tree, TarBuilder, TempDir};
@@ -85,7 +85,10 @@ fn overlay_snapshots_stack_to_the_flattened_tree() {
     let refs = store_layers(&store, &layers);
     let created = snaps.unpack(&store, &refs).unwrap();
     assert_eq!(created.len(), 3);
-    assert!(snaps.unpack(&store, &refs).unwrap().is_empty(), "second unpack reuses them");
+    assert!(
+        snaps.unpack(&store, &refs).unwrap().is_empty(),
+        "second unpack reuses them"
+    );
 
     let lower: Vec<String> = snaps
         .lower_dirs(&refs.iter().map(|r| r.diff_id.clone()).collect::<Vec<_>>())
@@ -136,7 +139,11 @@ fn a_blob_whose_content_is_not_its_diff_id_is_refused() {
     let err = snaps.unpack(&store, &refs).unwrap_err();
     assert!(err.to_string().contains("the image config says"), "{err}");
     assert!(snaps.list().unwrap().is_empty());
-    assert_eq!(std::fs::read_dir(store.paths().tmp()).unwrap().count(), 0, "staging removed");
+    assert_eq!(
+        std::fs::read_dir(store.paths().tmp()).unwrap().count(),
+        0,
+        "staging removed"
+    );
 }
 
 #[test]
