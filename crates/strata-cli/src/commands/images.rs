@@ -98,6 +98,7 @@ pub fn inspect(host: &Host, args: &InspectArgs) -> Result<ExitCode> {
             bail!("--type {kind:?}: only images exist so far (containers come with `strata run`)");
         }
     }
+    let _lock = host.store().lock_shared()?;
     let records = host.store().records()?;
     let mut views = Vec::new();
     let mut failed = false;
@@ -139,6 +140,7 @@ fn to_docker_json(v: &Value) -> Result<String> {
 
 /// `history`.
 pub fn history(host: &Host, args: &HistoryArgs) -> Result<ExitCode> {
+    let _lock = host.store().lock_shared()?;
     let records = host.store().records()?;
     let found = resolve(&records, &args.image)?;
     let image = host.image(&records, &found.target)?;

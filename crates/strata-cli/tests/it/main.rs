@@ -5,6 +5,7 @@
 mod archive;
 mod common;
 mod crash;
+mod golden;
 mod hostile;
 mod images;
 mod interop;
