@@ -27,11 +27,16 @@ impl DockerName {
 
 impl Drop for DockerName {
     fn drop(&mut self) {
-        let _ = self
-            .docker
-            .command()
-            .args(["rmi", "-f", &self.name])
-            .output();
+        let docker = |args: &[&str]| self.docker.command().args(args).output();
+        let _ = docker(&["rm", "-f", &self.container()]);
+        let _ = docker(&["rmi", "-f", &self.name]);
+    }
+}
+
+impl DockerName {
+    /// A container name tied to this image name (removed with it).
+    fn container(&self) -> String {
+        self.name.replace(['/', ':'], "-")
     }
 }
 
@@ -113,11 +118,7 @@ fn docker_save_loads_in_strata_with_the_same_ids() {
             .command()
             .args(["import", tarball.to_str().unwrap(), &name.name]),
     );
-    let cname = format!(
-        "strata-it-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
+    let cname = name.container();
     run_ok(docker.command().args([
         "run",
         "--name",
