@@ -7,8 +7,10 @@ use strata_oci::media_type::LayerCompression;
 
 use crate::parallel::{Codec, ParallelCompressor};
 
-/// Default gzip level: zlib's default, what Docker and BuildKit use.
-pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+/// Default gzip level (libdeflate's scale, 0–12). Level 4 gives output about 1%
+/// smaller than zlib's default level 6 at about twice its speed (measured on a
+/// 210 MB root file system; see `parallel`).
+pub const DEFAULT_GZIP_LEVEL: u32 = 4;
 /// Default zstd level: zstd's default, what BuildKit uses.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
@@ -17,7 +19,8 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 pub enum Compression {
     /// Plain tar.
     None,
-    /// gzip at a level (1–9).
+    /// gzip at a libdeflate level (0–12), written as one gzip member per 1 MiB
+    /// block (RFC 1952 multi-member; Docker, containerd and `gzip -d` read it).
     Gzip(u32),
     /// zstd at a level (1–19).
     Zstd(i32),
@@ -82,7 +85,7 @@ impl<W: Write> Compressor<W> {
             Compression::None => Inner::Plain(sink),
             Compression::Gzip(level) => Inner::Parallel(Box::new(ParallelCompressor::new(
                 sink,
-                Codec::Gzip { level },
+                Codec::GzipMembers { level },
                 threads,
             ))),
             Compression::Zstd(level) => Inner::Parallel(Box::new(ParallelCompressor::new(

@@ -291,3 +291,56 @@ fn strata_oci_archives_are_read_by_skopeo() {
         &format!("docker-archive:{}", docker_archive.display()),
     ]));
 }
+
+#[test]
+fn go_readers_decompress_strata_gzip_layers() {
+    // Strata's gzip layers are multi-member (one member per block): check that
+    // the Go side of the ecosystem (skopeo, dockerd) reads them to the end.
+    let (Some(docker), Some(skopeo)) = (docker(), skopeo()) else {
+        return;
+    };
+    let s = Strata::new();
+    let Some(rootfs) = busybox_rootfs(s.dir.path()) else {
+        return;
+    };
+    // Enough content for several 1 MiB members.
+    std::fs::write(
+        rootfs.join("big"),
+        "strata multi-member gzip\n".repeat(200_000),
+    )
+    .unwrap();
+    let name = DockerName::new(&docker, "gzip");
+    s.ok(&["import", rootfs.to_str().unwrap(), &name.name]);
+    let oci = s.dir.join("oci.tar");
+    s.ok(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        oci.to_str().unwrap(),
+        &name.name,
+    ]);
+    let archive = s.dir.join("via-skopeo.tar");
+    run_ok(skopeo.command().args([
+        "copy",
+        "--quiet",
+        &format!("oci-archive:{}", oci.display()),
+        &format!("docker-archive:{}:{}", archive.display(), name.name),
+    ]));
+    run_ok(
+        docker
+            .command()
+            .args(["load", "-i", archive.to_str().unwrap()]),
+    );
+    let out = stdout(docker.command().args([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &name.name,
+        "sh",
+        "-c",
+        "wc -l < /big",
+    ]));
+    assert_eq!(out.trim(), "200000");
+}

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use super::gzip::{self, DeflateBlocks};
+use super::members::{self, GzipMembers};
 use super::zstd::ZstdFrames;
 use super::Codec;
 
@@ -32,14 +33,19 @@ pub(super) struct Done {
 /// A per-thread compression context for either codec.
 pub(super) enum Encoder {
     Gzip(DeflateBlocks),
+    GzipMembers(GzipMembers),
     Zstd(Box<ZstdFrames>),
 }
 
 impl Encoder {
-    /// A fresh context for `codec` (gzip levels clamped to `0..=9`).
+    /// A fresh context for `codec` (gzip levels clamped to `0..=9`, gzip
+    /// member levels to `0..=12`).
     pub(super) fn new(codec: Codec) -> io::Result<Self> {
         Ok(match codec {
             Codec::Gzip { level } => Encoder::Gzip(DeflateBlocks::new(level.min(gzip::MAX_LEVEL))),
+            Codec::GzipMembers { level } => {
+                Encoder::GzipMembers(GzipMembers::new(level.min(members::MAX_LEVEL))?)
+            }
             Codec::Zstd { level } => Encoder::Zstd(Box::new(ZstdFrames::new(level)?)),
         })
     }
@@ -49,6 +55,7 @@ impl Encoder {
         let (dict, data) = block.buf.split_at(block.dict_len.min(block.buf.len()));
         match self {
             Encoder::Gzip(deflate) => deflate.encode(dict, data, block.last, out),
+            Encoder::GzipMembers(members) => members.encode(data, out),
             Encoder::Zstd(frames) => frames.encode(data, out),
         }
     }
