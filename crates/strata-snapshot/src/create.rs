@@ -197,7 +197,7 @@ pub(crate) fn read_xattrs(path: &Path, is_symlink: bool) -> Result<Vec<(String, 
         let Ok(name) = std::str::from_utf8(name) else {
             continue;
         };
-        if name.starts_with("trusted.overlay.") {
+        if crate::path::is_overlay_xattr(name) {
             continue;
         }
         let mut value = vec![0u8; 1024];

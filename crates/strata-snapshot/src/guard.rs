@@ -9,8 +9,9 @@
 //! Symlinks from *lower* layers cannot be judged here (the guard sees one layer);
 //! extraction resolves every path inside the root for that (see `apply`).
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
+use std::ops::Bound;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,7 @@ pub struct Checked {
 /// Per-layer state of the door check.
 #[derive(Debug)]
 pub struct Guard {
-    symlinks: HashSet<PathBuf>,
+    symlinks: BTreeSet<PathBuf>,
     max_entry_size: u64,
 }
 
@@ -71,7 +72,7 @@ impl Guard {
     /// A guard for one layer, refusing entries larger than `max_entry_size`.
     pub fn new(max_entry_size: u64) -> Self {
         Guard {
-            symlinks: HashSet::new(),
+            symlinks: BTreeSet::new(),
             max_entry_size,
         }
     }
@@ -79,13 +80,11 @@ impl Guard {
     /// Checks one tar entry.
     pub fn check<R: std::io::Read>(&mut self, entry: &tar::Entry<'_, R>) -> Result<Checked> {
         let raw = entry.path_bytes();
-        let header = entry.header();
-        let kind = header.entry_type();
+        let kind = entry.header().entry_type();
         let link = entry.link_name_bytes();
-        let size = header
-            .size()
-            .map_err(|e| Error::hostile(&raw, format!("bad size field: {e}")))?;
-        self.check_parts(&raw, kind, link.as_deref(), size)
+        // `Entry::size` honours a PAX `size` record; the header field alone
+        // would let a PAX-sized entry past the limit.
+        self.check_parts(&raw, kind, link.as_deref(), entry.size())
     }
 
     /// The check itself, on the parts of an entry.
@@ -124,10 +123,13 @@ impl Guard {
                 EntryKind::Whiteout(target)
             }
             Whiteout::Opaque(dir) => EntryKind::Opaque(dir),
+            Whiteout::None if path.as_os_str().is_empty() && kind != T::Directory => {
+                return Err(Error::hostile(
+                    raw,
+                    "only a directory may describe the root",
+                ))
+            }
             Whiteout::None => match kind {
-                T::Regular | T::Continuous | T::GNUSparse if path.as_os_str().is_empty() => {
-                    return Err(Error::hostile(raw, "a file cannot replace the root"))
-                }
                 T::Regular | T::Continuous => EntryKind::File,
                 T::Directory => EntryKind::Dir,
                 T::Symlink => {
@@ -205,9 +207,17 @@ impl Guard {
         Ok(())
     }
 
+    /// Forgets the symlinks at or below `path`. Paths order component-wise, so
+    /// they are one contiguous run starting at `path`: no full scan.
     fn forget_below(&mut self, path: &Path) {
-        if !self.symlinks.is_empty() {
-            self.symlinks.retain(|s| !s.starts_with(path));
+        let below: Vec<PathBuf> = self
+            .symlinks
+            .range::<Path, _>((Bound::Included(path), Bound::Unbounded))
+            .take_while(|s| s.starts_with(path))
+            .cloned()
+            .collect();
+        for s in below {
+            self.symlinks.remove(&s);
         }
     }
 }
@@ -272,6 +282,43 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_pax_size_record_cannot_smuggle_an_entry_past_the_limit() {
+        let tar = strata_testkit::TarBuilder::new()
+            .pax(&[("size", b"100")])
+            .file_header_only("big", 0)
+            .finish_with_data(&[b'x'; 100]);
+        let mut g = Guard::new(10);
+        let mut archive = tar::Archive::new(&tar[..]);
+        let mut entries = archive.entries().unwrap();
+        let entry = entries.next().unwrap().unwrap();
+        assert!(matches!(
+            g.check(&entry),
+            Err(Error::TooLarge { size: 100, .. })
+        ));
+    }
+
+    #[test]
+    fn only_a_directory_may_describe_the_root() {
+        let mut g = Guard::default();
+        check(&mut g, "./", T::Directory, None).unwrap();
+        for kind in [T::Regular, T::Char, T::Fifo] {
+            assert!(check(&mut g, "./", kind, None).is_err(), "{kind:?}");
+        }
+        assert!(check(&mut g, ".", T::Symlink, Some("/")).is_err());
+        assert!(check(&mut g, "/", T::Link, Some("etc/passwd")).is_err());
+    }
+
+    #[test]
+    fn forgetting_a_symlink_keeps_its_siblings_with_longer_names() {
+        let mut g = Guard::default();
+        check(&mut g, "e", T::Symlink, Some("/")).unwrap();
+        check(&mut g, "e2", T::Symlink, Some("/")).unwrap();
+        check(&mut g, ".wh.e", T::Regular, None).unwrap();
+        assert!(check(&mut g, "e/x", T::Regular, None).is_ok());
+        assert!(check(&mut g, "e2/x", T::Regular, None).is_err());
     }
 
     #[test]

@@ -11,6 +11,13 @@ pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
 /// Prefix of AUFS bookkeeping entries (`.wh..wh.plnk`, …) that are never extracted.
 pub const AUFS_META_PREFIX: &str = ".wh..wh.";
 
+/// True for overlayfs' own extended attributes (`trusted.overlay.*`, and
+/// `user.overlay.*` used by unprivileged mounts). They are never taken from a
+/// layer nor written into one: they could forge opaque directories or redirects.
+pub fn is_overlay_xattr(name: &str) -> bool {
+    name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.")
+}
+
 /// Normalises a tar path to a relative path inside the root: leading `/` and `./`
 /// dropped, `.` and empty components removed, `..` resolved lexically. Returns
 /// `None` when `..` would climb above the root. The empty path is the root itself.

@@ -49,6 +49,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Creates a directory (and its parents) that only its owner may enter, and
+/// tightens an existing one. The store holds image content with setuid files and
+/// device nodes; other users must not reach them.
+pub fn create_private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    create_dir_all(path)?;
+    let meta = fs::metadata(path).map_err(Error::io("stat", path))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+            .map_err(Error::io("chmod", path))?;
+    }
+    Ok(())
+}
+
 /// Creates a directory and its parents.
 pub fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(Error::io("create directory", path))

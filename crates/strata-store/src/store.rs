@@ -32,8 +32,8 @@ impl Store {
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: impl Into<std::path::PathBuf>) -> Result<Store> {
         let paths = Paths::new(root);
+        fsutil::create_private_dir(paths.root())?;
         for dir in [
-            paths.root().to_path_buf(),
             paths.blobs().join("sha256"),
             paths.blobs().join("sha512"),
             paths.ingest(),

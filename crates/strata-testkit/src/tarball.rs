@@ -142,6 +142,15 @@ impl TarBuilder {
         self.push(h, &body)
     }
 
+    /// Appends raw data (padded to a block) after a header written by
+    /// [`file_header_only`](Self::file_header_only), then the end marker.
+    pub fn finish_with_data(&mut self, data: &[u8]) -> Vec<u8> {
+        self.out.extend_from_slice(data);
+        let pad = (512 - data.len() % 512) % 512;
+        self.out.extend(std::iter::repeat_n(0u8, pad));
+        self.finish()
+    }
+
     /// The archive with its end-of-archive marker.
     pub fn finish(&mut self) -> Vec<u8> {
         let mut out = std::mem::take(&mut self.out);

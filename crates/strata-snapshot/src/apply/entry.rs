@@ -40,9 +40,7 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta> {
             let ext = ext.map_err(bad)?;
             let Ok(key) = ext.key() else { continue };
             if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
-                // overlayfs' own attributes from a layer could forge opaque
-                // directories or redirects; they are never taken from input.
-                if !name.starts_with("trusted.overlay.") {
+                if !crate::path::is_overlay_xattr(name) {
                     meta.xattrs
                         .push((name.to_owned(), ext.value_bytes().to_vec()));
                 }
@@ -247,7 +245,20 @@ impl Applier {
             Err(e) => return Err(e),
         };
         let present = match &tparent {
-            Some(fd) => fsops::lstat_at(fd, tname)?.is_some(),
+            Some(fd) => match fsops::lstat_at(fd, tname)? {
+                // A whiteout made earlier in this layer: the target was deleted.
+                Some(st)
+                    if FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                        && st.st_rdev == 0
+                        && self.opts.mode == WhiteoutMode::Overlay =>
+                {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("hard link target {} was deleted", target.display()),
+                    ))
+                }
+                found => found.is_some(),
+            },
             None => false,
         };
         if !present {
@@ -271,8 +282,10 @@ impl Applier {
         )?)
     }
 
-    /// Overlay mode: copies a file from the nearest lower layer that has it into
-    /// this layer, so a hard link to it can be made here (as overlayfs copies up).
+    /// Overlay mode: copies a file (or symlink) from the nearest lower layer that
+    /// shows it into this layer, so a hard link to it can be made here, as
+    /// overlayfs copies up. Lower layers are searched as overlayfs would: a
+    /// whiteout or an opaque directory in a nearer layer hides the farther ones.
     fn copy_up(&mut self, target: &Path) -> std::io::Result<()> {
         let not_found = || {
             std::io::Error::new(
@@ -280,37 +293,77 @@ impl Applier {
                 format!("hard link target {} is in no layer", target.display()),
             )
         };
+        let (parent_rel, name) = fsops::split(target).ok_or_else(not_found)?;
         for lower in self.opts.lowers.clone() {
             let lower_root = Root::open(&lower)?;
-            let src = match lower_root.open_in(target, OFlags::RDONLY | OFlags::NOFOLLOW) {
-                Ok(fd) => File::from(fd),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+            let (src_parent, st) = match fsops::lookup_in_layer(&lower_root, target)? {
+                fsops::Lookup::Found(parent, st) => (parent, st),
+                fsops::Lookup::Absent => continue,
+                fsops::Lookup::Hidden => return Err(not_found()),
             };
-            let st = rustix::fs::fstat(&src)?;
-            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-                return Err(not_found());
-            }
-            let (parent_rel, name) = fsops::split(target).ok_or_else(not_found)?;
             let parent = self.root.dir_create(parent_rel)?;
-            let fd = rustix::fs::openat(
-                &parent,
-                name,
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o600),
-            )?;
-            let mut dst = File::from(fd);
-            let mut src = src;
-            copy(&mut src, &mut dst, &mut self.buf)?;
-            let meta = Meta {
-                uid: st.st_uid,
-                gid: st.st_gid,
-                mode: st.st_mode & 0o7777,
-                mtime: u64::try_from(st.st_mtime).unwrap_or(0),
-                xattrs: Vec::new(),
-            };
-            self.set_meta(&dst, &meta)?;
-            rustix::fs::futimens(&dst, &timestamps(meta.mtime))?;
+            match FileType::from_raw_mode(st.st_mode) {
+                FileType::RegularFile => {
+                    // Never open what is not a regular file: a FIFO would block and a
+                    // device node would run its driver's open.
+                    let src = rustix::fs::openat(
+                        &src_parent,
+                        name,
+                        OFlags::RDONLY
+                            | OFlags::NOFOLLOW
+                            | OFlags::NONBLOCK
+                            | OFlags::NOCTTY
+                            | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )?;
+                    let now = rustix::fs::fstat(&src)?;
+                    if now.st_ino != st.st_ino
+                        || FileType::from_raw_mode(now.st_mode) != FileType::RegularFile
+                    {
+                        return Err(not_found());
+                    }
+                    let fd = rustix::fs::openat(
+                        &parent,
+                        name,
+                        OFlags::WRONLY
+                            | OFlags::CREATE
+                            | OFlags::EXCL
+                            | OFlags::NOFOLLOW
+                            | OFlags::CLOEXEC,
+                        Mode::from_raw_mode(0o600),
+                    )?;
+                    let mut dst = File::from(fd);
+                    let mut src = File::from(src);
+                    copy(&mut src, &mut dst, &mut self.buf)?;
+                    let meta = Meta {
+                        uid: st.st_uid,
+                        gid: st.st_gid,
+                        mode: st.st_mode & 0o7777,
+                        mtime: u64::try_from(st.st_mtime).unwrap_or(0),
+                        xattrs: fsops::fd_xattrs(&src)?,
+                    };
+                    self.set_meta(&dst, &meta)?;
+                    rustix::fs::futimens(&dst, &timestamps(meta.mtime))?;
+                }
+                FileType::Symlink => {
+                    let link = rustix::fs::readlinkat(&src_parent, name, Vec::new())?;
+                    rustix::fs::symlinkat(link.as_c_str(), &parent, name)?;
+                    let meta = Meta {
+                        uid: st.st_uid,
+                        gid: st.st_gid,
+                        mode: 0o777,
+                        mtime: u64::try_from(st.st_mtime).unwrap_or(0),
+                        xattrs: Vec::new(),
+                    };
+                    self.set_meta_at(&parent, name, &meta, false)?;
+                }
+                _ => {
+                    return Err(std::io::Error::other(format!(
+                        "hard link target {} is not a file",
+                        target.display()
+                    )))
+                }
+            }
             return Ok(());
         }
         Err(not_found())

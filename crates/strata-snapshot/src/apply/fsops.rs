@@ -186,3 +186,94 @@ pub(crate) fn empty_dir(dir: impl AsFd) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// What one layer directory says about a path, read as overlayfs reads layers.
+pub(crate) enum Lookup {
+    /// The layer has the path: its parent directory and its `lstat`.
+    Found(OwnedFd, Stat),
+    /// The layer hides the path from farther layers (whiteout, opaque directory,
+    /// or a non-directory where an ancestor should be).
+    Hidden,
+    /// The layer says nothing about the path.
+    Absent,
+}
+
+/// Looks `rel` up in one layer directory, component by component, without
+/// following symlinks and without opening anything but directories.
+pub(crate) fn lookup_in_layer(layer: &Root, rel: &Path) -> io::Result<Lookup> {
+    let names: Vec<&OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::new();
+    let mut opaque = false;
+    for (i, name) in names.iter().enumerate() {
+        let dir = layer.open_in(&cur, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW)?;
+        opaque |= is_opaque(&dir)?;
+        let Some(st) = lstat_at(&dir, name)? else {
+            return Ok(if opaque {
+                Lookup::Hidden
+            } else {
+                Lookup::Absent
+            });
+        };
+        let ft = FileType::from_raw_mode(st.st_mode);
+        if ft == FileType::CharacterDevice && st.st_rdev == 0 {
+            return Ok(Lookup::Hidden);
+        }
+        if i + 1 == names.len() {
+            return Ok(Lookup::Found(dir, st));
+        }
+        if ft != FileType::Directory {
+            return Ok(Lookup::Hidden);
+        }
+        cur.push(name);
+    }
+    Ok(Lookup::Absent)
+}
+
+fn is_opaque(dir: impl AsFd) -> io::Result<bool> {
+    let mut v = [0u8; 4];
+    match rustix::fs::fgetxattr(dir, super::OVERLAY_OPAQUE, &mut v[..]) {
+        Ok(n) => Ok(&v[..n] == b"y"),
+        Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The extended attributes of an open file, without overlayfs' own.
+pub(crate) fn fd_xattrs(fd: impl AsFd) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let fd = fd.as_fd();
+    let mut names = vec![0u8; 4096];
+    let n = loop {
+        match rustix::fs::flistxattr(fd, &mut names[..]) {
+            Ok(n) => break n,
+            Err(rustix::io::Errno::RANGE) => names.resize(names.len() * 4, 0),
+            Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let mut out = Vec::new();
+    for name in names[..n].split(|b| *b == 0).filter(|s| !s.is_empty()) {
+        let Ok(name) = std::str::from_utf8(name) else {
+            continue;
+        };
+        if crate::path::is_overlay_xattr(name) {
+            continue;
+        }
+        let mut value = vec![0u8; 1024];
+        let len = loop {
+            match rustix::fs::fgetxattr(fd, name, &mut value[..]) {
+                Ok(len) => break len,
+                Err(rustix::io::Errno::RANGE) => value.resize(value.len() * 4, 0),
+                Err(e) => return Err(e.into()),
+            }
+        };
+        value.truncate(len);
+        out.push((name.to_owned(), value));
+    }
+    Ok(out)
+}

@@ -186,3 +186,55 @@ fn gzip_layers_decode_with_the_system_gzip() {
     assert!(out.status.success());
     assert_eq!(out.stdout, layer);
 }
+
+/// Unpacks `layers` as overlay snapshots; returns the error of the last layer, if any.
+fn unpack_overlay(layers: &[Vec<u8>]) -> Result<TempDir, strata_snapshot::Error> {
+    let t = TempDir::new("snap");
+    let store = Store::open(t.join("store")).unwrap();
+    let snaps = Snapshots::open(&store, Some(SnapshotMode::Overlay)).unwrap();
+    let refs = store_layers(&store, layers);
+    snaps.unpack(&store, &refs).map(|_| t)
+}
+
+#[test]
+fn copy_up_never_opens_fifos_or_devices_of_a_lower_layer() {
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let lower = TarBuilder::new().fifo("p").char_device("n", 1, 3).finish();
+    for target in ["p", "n"] {
+        let upper = TarBuilder::new().hardlink("h", target).finish();
+        let layers = vec![lower.clone(), upper];
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(unpack_overlay(&layers).map(drop).map_err(|e| e.to_string()));
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("copy-up must not block on a FIFO");
+        let err = result.unwrap_err();
+        assert!(err.contains("not a file"), "{target}: {err}");
+    }
+}
+
+#[test]
+fn copy_up_respects_whiteouts_and_copies_symlinks() {
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let base = TarBuilder::new().file("f", b"1").symlink("s", "f").finish();
+    let gone = TarBuilder::new().file(".wh.f", b"").finish();
+    let link_f = TarBuilder::new().hardlink("h", "f").finish();
+    let err = unpack_overlay(&[base.clone(), gone, link_f]).unwrap_err();
+    assert!(err.to_string().contains("in no layer"), "{err}");
+
+    let link_s = TarBuilder::new().hardlink("h", "s").finish();
+    let t = unpack_overlay(&[base, link_s]).unwrap();
+    let snaps = t.join("store/snapshots");
+    let top = std::fs::read_dir(&snaps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("h").symlink_metadata().is_ok())
+        .unwrap();
+    assert_eq!(std::fs::read_link(top.join("h")).unwrap(), Path::new("f"));
+}
