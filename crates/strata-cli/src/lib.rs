@@ -19,6 +19,7 @@ pub use cli::Cli;
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    raise_open_file_limit();
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -36,6 +37,17 @@ pub fn run() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "Error: {msg}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Deep layer trees are removed recursively with one descriptor per level; the
+/// usual soft limit of 1024 would make GC fail on an image with a very deep tree.
+fn raise_open_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
     }
 }
 

@@ -202,12 +202,21 @@ impl Host {
             .ok_or_else(|| Error::NoSuchImage(target.to_string()))
     }
 
-    /// Records what is known about a compressed layer blob.
+    /// Records what was learned about a compressed layer blob by reading it.
+    /// Facts are a function of the blob's content, so a disagreement with what
+    /// is recorded already means one of the two readings is wrong: refused.
     pub(crate) fn note_layer(&self, blob: &Digest, media: &str, info: LayerInfo) -> Result<()> {
-        if media_type::layer_compression(media) != Some(media_type::LayerCompression::None) {
-            self.store.layers().set(blob, &info)?;
+        if media_type::layer_compression(media) == Some(media_type::LayerCompression::None) {
+            return Ok(());
         }
-        Ok(())
+        match self.store.layers().get(blob)? {
+            Some(known) if known == info => Ok(()),
+            Some(known) => Err(Error::Archive(format!(
+                "layer {blob}: read as {} ({} bytes), recorded as {} ({} bytes)",
+                info.diff_id, info.size, known.diff_id, known.size
+            ))),
+            None => Ok(self.store.layers().set(blob, &info)?),
+        }
     }
 
     /// Unpacks an image's layers into snapshots (those not already there).

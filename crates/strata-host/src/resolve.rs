@@ -45,16 +45,21 @@ pub fn resolve(records: &Records, input: &str) -> Result<Resolved> {
     }
     match Reference::parse_normalized(input) {
         Ok(r) if r.digest().is_some() => {
-            let d = r
-                .digest()
-                .cloned()
-                .unwrap_or_else(|| Digest::sha256_of(b""));
-            records
-                .images
-                .get(&d)
-                .map(|rec| Resolved {
-                    target: d.clone(),
-                    record: rec.clone(),
+            // `repo@digest` names the image only if that repository has it (its
+            // RepoDigests), as Docker resolves it.
+            let repo = r.repository();
+            let found = r.digest().and_then(|d| {
+                let named_here = records
+                    .tags
+                    .iter()
+                    .any(|(n, t)| t == d && n.repository() == repo);
+                let rec = records.images.get(d)?;
+                named_here.then(|| (d.clone(), rec.clone()))
+            });
+            found
+                .map(|(target, record)| Resolved {
+                    target,
+                    record,
                     by: Designation::Digest(r.clone()),
                 })
                 .ok_or_else(|| Error::NoSuchImage(r.familiar()))
@@ -161,5 +166,6 @@ mod tests {
         let target = Digest::sha256_of(&[1]);
         let found = resolve(&r, &format!("busybox@{target}")).unwrap();
         assert_eq!(found.target, target);
+        assert!(resolve(&r, &format!("other/repo@{target}")).is_err());
     }
 }

@@ -1,18 +1,19 @@
 //! Layers from changes: an overlayfs upper directory, or two trees compared.
 //!
 //! Both emit the OCI whiteout convention: `.wh.NAME` for a deleted path and
-//! `DIR/.wh..wh..opq` for a directory that hides what was below it.
+//! `DIR/.wh..wh..opq` for a directory that hides what was below it. Both read
+//! their trees through [`Tree`] (no symlink is ever followed).
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use crate::create::{read_xattrs, walk, CreateOptions, Source, TarWriter};
-use crate::error::{Error, Result};
+use rustix::fs::{FileType, Stat};
+
+use crate::create::{CreateOptions, TarWriter};
+use crate::error::Result;
 use crate::path::{OPAQUE_MARKER, WHITEOUT_PREFIX};
+use crate::tree::{walk, Entry, Tree};
 
 fn whiteout_header(mtime: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
@@ -30,33 +31,28 @@ fn whiteout_path(rel: &Path) -> PathBuf {
     rel.with_file_name(wh)
 }
 
+fn file_type(st: &Stat) -> FileType {
+    FileType::from_raw_mode(st.st_mode)
+}
+
 /// Writes the layer an overlayfs upper directory represents: 0/0 character
 /// devices become `.wh.` entries, `trusted.overlay.opaque=y` directories get an
 /// opaque marker. Only what changed is walked, not the merged root file system.
 pub fn write_overlay_upper<W: Write>(upper: &Path, out: W, opts: &CreateOptions) -> Result<W> {
+    let tree = Tree::open(upper)?;
     let mut w = TarWriter::new(out, opts.clone());
     let mtime = opts.clamp_mtime.unwrap_or(0);
-    walk(upper, Path::new(""), &mut |src: Source| {
-        let meta = fs::symlink_metadata(&src.disk).map_err(Error::io("stat", &src.disk))?;
-        if meta.file_type().is_char_device() && meta.rdev() == 0 {
-            return w.append_empty(&mut whiteout_header(mtime), &whiteout_path(&src.rel));
+    walk(&tree, Path::new(""), &mut |e: &Entry| {
+        if file_type(&e.stat) == FileType::CharacterDevice && e.stat.st_rdev == 0 {
+            return w.append_empty(&mut whiteout_header(mtime), &whiteout_path(&e.rel));
         }
-        w.append(&src)?;
-        if meta.is_dir() && is_opaque(&src.disk)? {
-            w.append_empty(&mut whiteout_header(mtime), &src.rel.join(OPAQUE_MARKER))?;
+        w.append(&tree, &e.rel, &e.stat)?;
+        if file_type(&e.stat) == FileType::Directory && tree.is_opaque(&e.rel)? {
+            w.append_empty(&mut whiteout_header(mtime), &e.rel.join(OPAQUE_MARKER))?;
         }
         Ok(())
     })?;
     w.finish()
-}
-
-fn is_opaque(dir: &Path) -> Result<bool> {
-    let mut v = [0u8; 8];
-    match rustix::fs::lgetxattr(dir, crate::apply::OVERLAY_OPAQUE, &mut v[..]) {
-        Ok(n) => Ok(&v[..n] == b"y"),
-        Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => Ok(false),
-        Err(e) => Err(Error::io("read xattr", dir)(e.into())),
-    }
 }
 
 /// Writes the layer that turns tree `lower` into tree `upper`: entries added or
@@ -69,8 +65,9 @@ pub fn write_tree_diff<W: Write>(
     out: W,
     opts: &CreateOptions,
 ) -> Result<W> {
+    let (lower, upper) = (Tree::open(lower)?, Tree::open(upper)?);
     let mut changes = Vec::new();
-    collect(lower, upper, Path::new(""), &mut changes)?;
+    collect(&lower, &upper, Path::new(""), &mut changes)?;
     let mut w = TarWriter::new(out, opts.clone());
     let mtime = opts.clamp_mtime.unwrap_or(0);
     for change in changes {
@@ -78,71 +75,51 @@ pub fn write_tree_diff<W: Write>(
             Change::Deleted(rel) => {
                 w.append_empty(&mut whiteout_header(mtime), &whiteout_path(&rel))?
             }
-            Change::Present(rel) => w.append(&Source {
-                disk: upper.join(&rel),
-                rel,
-            })?,
+            Change::Present(rel, st) => w.append(&upper, &rel, &st)?,
         }
     }
     w.finish()
 }
 
 enum Change {
-    Present(PathBuf),
+    Present(PathBuf, Stat),
     Deleted(PathBuf),
 }
 
-fn children(dir: &Path) -> Result<BTreeMap<Vec<u8>, OsString>> {
-    match fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|e| {
-                e.map(|e| (e.file_name().as_encoded_bytes().to_vec(), e.file_name()))
-                    .map_err(Error::io("read directory", dir))
-            })
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(Error::io("read directory", dir)(e)),
-    }
-}
-
-fn collect(lower: &Path, upper: &Path, rel: &Path, out: &mut Vec<Change>) -> Result<()> {
-    let old = children(&lower.join(rel))?;
-    let new = children(&upper.join(rel))?;
-    let mut keys: Vec<&Vec<u8>> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
-        let Some(name) = new.get(key) else {
-            out.push(Change::Deleted(rel.join(&old[key])));
+fn collect(lower: &Tree, upper: &Tree, rel: &Path, out: &mut Vec<Change>) -> Result<()> {
+    let old = lower.list(rel)?;
+    let new = upper.list(rel)?;
+    let mut names: Vec<&OsString> = old.iter().chain(new.iter()).collect();
+    names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    names.dedup();
+    for name in names {
+        let child = rel.join(name);
+        let Some(now) = upper.lstat_opt(&child)? else {
+            out.push(Change::Deleted(child));
             continue;
         };
-        let child = rel.join(name);
-        let disk = upper.join(&child);
-        let now = fs::symlink_metadata(&disk).map_err(Error::io("stat", &disk))?;
-        let before = match old.get(key) {
-            Some(_) => Some(
-                fs::symlink_metadata(lower.join(&child))
-                    .map_err(Error::io("stat", lower.join(&child)))?,
-            ),
-            None => None,
-        };
+        let before = lower.lstat_opt(&child)?;
         let changed = match &before {
             None => true,
-            Some(b) => differs(b, &now, &lower.join(&child), &disk)?,
+            Some(b) => differs(lower, upper, &child, b, &now)?,
         };
         let mark = out.len();
         if changed {
-            out.push(Change::Present(child.clone()));
+            out.push(Change::Present(child.clone(), now));
         }
-        if now.is_dir() {
-            if before.as_ref().is_some_and(fs::Metadata::is_dir) {
+        if file_type(&now) == FileType::Directory {
+            if before
+                .as_ref()
+                .is_some_and(|b| file_type(b) == FileType::Directory)
+            {
                 collect(lower, upper, &child, out)?;
                 if !changed && out.len() > mark {
-                    out.insert(mark, Change::Present(child.clone()));
+                    out.insert(mark, Change::Present(child.clone(), now));
                 }
             } else {
-                walk(&disk, &child, &mut |src| {
-                    out.push(Change::Present(src.rel));
+                // New directory (or one replacing a file): everything below is new.
+                walk(upper, &child, &mut |e: &Entry| {
+                    out.push(Change::Present(e.rel.clone(), e.stat));
                     Ok(())
                 })?;
             }
@@ -151,34 +128,27 @@ fn collect(lower: &Path, upper: &Path, rel: &Path, out: &mut Vec<Change>) -> Res
     Ok(())
 }
 
-fn differs(a: &fs::Metadata, b: &fs::Metadata, pa: &Path, pb: &Path) -> Result<bool> {
-    let fa = a.file_type();
-    let fb = b.file_type();
-    let type_differs = fa.is_dir() != fb.is_dir()
-        || fa.is_file() != fb.is_file()
-        || fa.is_symlink() != fb.is_symlink()
-        || fa.is_char_device() != fb.is_char_device()
-        || fa.is_block_device() != fb.is_block_device()
-        || fa.is_fifo() != fb.is_fifo();
-    if type_differs
-        || a.mode() != b.mode()
-        || a.uid() != b.uid()
-        || a.gid() != b.gid()
-        || a.rdev() != b.rdev()
+fn differs(lower: &Tree, upper: &Tree, rel: &Path, a: &Stat, b: &Stat) -> Result<bool> {
+    if file_type(a) != file_type(b)
+        || a.st_mode != b.st_mode
+        || a.st_uid != b.st_uid
+        || a.st_gid != b.st_gid
+        || a.st_rdev != b.st_rdev
     {
         return Ok(true);
     }
-    if fa.is_dir() {
-        // A directory's own mtime changes whenever its entries do; Docker does
-        // not report directories for that alone, only for metadata changes.
-        return Ok(read_xattrs(pa, false)? != read_xattrs(pb, false)?);
-    }
-    if a.len() != b.len() || a.mtime() != b.mtime() || a.mtime_nsec() != b.mtime_nsec() {
+    let ft = file_type(a);
+    // A directory's own mtime changes whenever its entries do; Docker does not
+    // report directories for that alone, only for metadata changes.
+    if ft != FileType::Directory
+        && (a.st_size != b.st_size
+            || a.st_mtime != b.st_mtime
+            || a.st_mtime_nsec != b.st_mtime_nsec)
+    {
         return Ok(true);
     }
-    if fa.is_symlink() {
-        return Ok(fs::read_link(pa).map_err(Error::io("read link", pa))?
-            != fs::read_link(pb).map_err(Error::io("read link", pb))?);
+    if ft == FileType::Symlink {
+        return Ok(lower.readlink(rel)? != upper.readlink(rel)?);
     }
-    Ok(read_xattrs(pa, false)? != read_xattrs(pb, false)?)
+    Ok(lower.xattrs(rel, a)? != upper.xattrs(rel, b)?)
 }

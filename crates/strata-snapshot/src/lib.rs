@@ -21,5 +21,6 @@ pub mod ingest;
 pub mod parallel;
 pub mod path;
 pub mod snapshots;
+mod tree;
 
 pub use error::{Error, Result};

@@ -125,6 +125,10 @@ impl Snapshots {
     /// process got there first, the staging copy is discarded.
     pub fn commit(&self, staging: &Path, chain_id: &Digest) -> Result<()> {
         let target = self.path(chain_id);
+        // Everything unpacked reaches the disk before the snapshot gets its name,
+        // so a power loss cannot leave a named snapshot with missing content.
+        let dir = std::fs::File::open(staging).map_err(Error::io("open", staging))?;
+        rustix::fs::syncfs(&dir).map_err(|e| Error::io("sync", staging)(e.into()))?;
         match fs::rename(staging, &target) {
             Ok(()) => fsutil::sync_dir(&self.dir).map_err(Error::from),
             Err(e) if target.is_dir() => {

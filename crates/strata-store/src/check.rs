@@ -124,6 +124,18 @@ fn check_image(
     };
     present(target)?;
     let media = &records.images[target].target.media_type;
+    if !(media_type::is_manifest(media) || media_type::is_index(media)) {
+        return Err(format!(
+            "recorded media type {media} is not a manifest or an index"
+        ));
+    }
+    let size = store.content().size(target).map_err(|e| e.to_string())?;
+    if size != records.images[target].target.size {
+        return Err(format!(
+            "recorded size {} but the manifest has {size} bytes",
+            records.images[target].target.size
+        ));
+    }
     let manifest = match store
         .document(target, Some(media))
         .map_err(|e| e.to_string())?
@@ -149,8 +161,17 @@ fn check_image(
             manifest.layers.len()
         ));
     }
+    for d in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        present(&d.digest)?;
+        let size = store.content().size(&d.digest).map_err(|e| e.to_string())?;
+        if size != d.size {
+            return Err(format!(
+                "blob {} has {size} bytes, the manifest says {}",
+                d.digest, d.size
+            ));
+        }
+    }
     for (layer, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
-        present(&layer.digest)?;
         match media_type::layer_compression(&layer.media_type) {
             Some(media_type::LayerCompression::None) if &layer.digest != diff_id => {
                 return Err(format!(

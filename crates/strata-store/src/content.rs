@@ -65,8 +65,14 @@ impl ContentStore {
         ContentStore { paths }
     }
 
-    /// Starts writing a new blob.
+    /// Starts writing a new blob, hashed with SHA-256.
     pub fn writer(&self) -> Result<BlobWriter> {
+        self.writer_for(Algorithm::Sha256)
+    }
+
+    /// Starts writing a new blob hashed with `algorithm` (the one its expected
+    /// digest uses).
+    pub fn writer_for(&self, algorithm: Algorithm) -> Result<BlobWriter> {
         let dir = self.paths.ingest();
         let path = dir.join(unique_name(""));
         let file = OpenOptions::new()
@@ -77,7 +83,7 @@ impl ContentStore {
         Ok(BlobWriter {
             file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
             path,
-            digester: Digester::new(Algorithm::Sha256),
+            digester: Digester::new(algorithm),
             size: 0,
             paths: self.paths.clone(),
         })

@@ -27,11 +27,14 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(Error::io("sync directory", dir))
 }
 
+/// Prefix of the temp files [`write_atomic`] renames into place.
+pub const ATOMIC_TEMP_PREFIX: &str = ".tmp-";
+
 /// Writes `bytes` to `path` so that readers see either the old file or the whole
 /// new one, never a mix, even across a crash: temp file, fsync, rename, fsync dir.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(unique_name(".tmp-"));
+    let tmp = dir.join(unique_name(ATOMIC_TEMP_PREFIX));
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)

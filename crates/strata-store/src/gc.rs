@@ -40,10 +40,13 @@ pub fn mark(store: &Store, records: &Records) -> Result<Marked> {
             continue;
         }
         marked.live.insert(digest.clone());
-        if !(media_type::is_manifest(&mt) || media_type::is_index(&mt)) {
+        // An image root is a manifest or an index whatever its record says (the
+        // document's own media type decides), so what it references is kept.
+        let is_root = records.images.contains_key(&digest);
+        if !(is_root || media_type::is_manifest(&mt) || media_type::is_index(&mt)) {
             continue;
         }
-        match store.document(&digest, Some(&mt)) {
+        match store.document(&digest, if is_root { None } else { Some(&mt) }) {
             Ok(Document::Manifest(m)) => {
                 stack.push((m.config.digest, m.config.media_type, true));
                 for l in m.layers {

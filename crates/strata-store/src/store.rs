@@ -146,6 +146,24 @@ impl Store {
             n += count_entries(&dir)?;
             fsutil::empty_trash(&dir)?;
         }
+        // Temp files of atomic replacements a crash interrupted.
+        for dir in [
+            self.paths.root().to_path_buf(),
+            self.paths.layers().join("sha256"),
+            self.paths.layers().join("sha512"),
+            self.paths.snapshots(),
+        ] {
+            for entry in fsutil::dir_entries(&dir)? {
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(fsutil::ATOMIC_TEMP_PREFIX)
+                {
+                    fs::remove_file(entry.path()).map_err(Error::io("remove", entry.path()))?;
+                    n += 1;
+                }
+            }
+        }
         Ok(n)
     }
 

@@ -66,8 +66,20 @@ pub fn save(host: &Host, args: &SaveArgs) -> Result<ExitCode> {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
             let name = path.file_name().context("output path has no file name")?;
-            let tmp = dir.join(format!(".{}.strata-partial", name.to_string_lossy()));
-            let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+            // A fresh name, created exclusively: never through a planted symlink.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let tmp = dir.join(format!(
+                ".{}.{}-{nanos}.strata-partial",
+                name.to_string_lossy(),
+                std::process::id()
+            ));
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .with_context(|| format!("creating {}", tmp.display()))?;
             let result = host
                 .save(
                     &args.images,

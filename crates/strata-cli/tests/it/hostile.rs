@@ -166,3 +166,136 @@ fn import_refuses_oversized_and_malformed_input() {
     );
     assert_nothing_recorded(&s);
 }
+
+/// Writes the layer's entry (at the given path) in place of the real blob.
+type LayerEntry = dyn Fn(&mut TarBuilder, &str);
+
+/// The parts of an OCI archive, to be tampered with before writing.
+struct Oci {
+    layer: Vec<u8>,
+    config: Vec<u8>,
+    manifest: serde_json::Value,
+    index_descriptor: serde_json::Value,
+}
+
+impl Oci {
+    fn new(layer: Vec<u8>) -> Oci {
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [Digest::sha256_of(&layer).to_string()]},
+        }))
+        .unwrap();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": Digest::sha256_of(&config).to_string(), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": Digest::sha256_of(&layer).to_string(), "size": layer.len()}],
+        });
+        let index_descriptor = serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "annotations": {"io.containerd.image.name": "docker.io/evil/app:1"},
+        });
+        Oci {
+            layer,
+            config,
+            manifest,
+            index_descriptor,
+        }
+    }
+
+    /// The archive; `layer_blob` replaces the layer entry (e.g. with a symlink).
+    fn archive(&self, layer_blob: Option<&LayerEntry>) -> Vec<u8> {
+        let manifest = serde_json::to_vec(&self.manifest).unwrap();
+        let mut d = self.index_descriptor.clone();
+        d["digest"] = Digest::sha256_of(&manifest).to_string().into();
+        d["size"] = manifest.len().into();
+        let index =
+            serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [d]})).unwrap();
+        let mut b = TarBuilder::new();
+        b.file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+        let path = |bytes: &[u8]| format!("blobs/sha256/{}", Digest::sha256_of(bytes).hex());
+        let layer_path = self.manifest["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .replace("sha256:", "blobs/sha256/");
+        match layer_blob {
+            Some(f) => f(&mut b, &layer_path),
+            None => {
+                b.file(&path(&self.layer), &self.layer);
+            }
+        }
+        b.file(&path(&self.config), &self.config)
+            .file(&path(&manifest), &manifest)
+            .file("index.json", &index);
+        b.finish()
+    }
+}
+
+#[test]
+fn load_never_follows_links_for_blobs_and_checks_descriptor_sizes_and_types() {
+    let s = Strata::new();
+    let other = TarBuilder::new().file("y", b"attacker").finish();
+    let real = TarBuilder::new().file("x", b"victim").finish();
+
+    // blobs/sha256/<X> as a symlink to another blob: refused, nothing recorded.
+    let oci = Oci::new(real.clone());
+    let other_path = format!("blobs/sha256/{}", Digest::sha256_of(&other).hex());
+    let archive = oci.archive(Some(&|b: &mut TarBuilder, p: &str| {
+        b.file(&other_path, &other)
+            .symlink(p, &format!("../../{other_path}"));
+    }));
+    let err = s.fails(&["load", "-i", &write(&s, "link.tar", &archive)]);
+    assert!(err.contains("missing from the archive"), "{err}");
+
+    // A descriptor whose size lies.
+    let mut lying = Oci::new(real.clone());
+    lying.manifest["layers"][0]["size"] = 1.into();
+    let err = s.fails(&["load", "-i", &write(&s, "size.tar", &lying.archive(None))]);
+    assert!(err.contains("the descriptor says 1 bytes"), "{err}");
+
+    // A layer whose media type says gzip but whose content is a plain tar.
+    let mut mislabelled = Oci::new(real.clone());
+    mislabelled.manifest["layers"][0]["mediaType"] =
+        "application/vnd.oci.image.layer.v1.tar+gzip".into();
+    let err = s.fails(&[
+        "load",
+        "-i",
+        &write(&s, "mt.tar", &mislabelled.archive(None)),
+    ]);
+    assert!(err.contains("but the content is none"), "{err}");
+    assert_eq!(s.ok(&["images", "-q"]), "");
+    s.assert_consistent();
+}
+
+#[test]
+fn an_index_media_type_cannot_hide_an_image_from_garbage_collection() {
+    let s = Strata::new();
+    let mut oci = Oci::new(TarBuilder::new().file("x", b"keep me").finish());
+    oci.index_descriptor["mediaType"] = "application/octet-stream".into();
+    assert_eq!(
+        s.ok(&["load", "-i", &write(&s, "mt.tar", &oci.archive(None))]),
+        "Loaded image: evil/app:1\n"
+    );
+    s.ok(&["image", "prune", "-f"]);
+    s.assert_consistent();
+    assert_eq!(
+        s.ok(&["inspect", "-f", "{{len .RootFS.Layers}}", "evil/app:1"])
+            .trim(),
+        "1"
+    );
+}
+
+#[test]
+fn an_archive_copy_of_a_stored_blob_is_still_verified() {
+    let s = Strata::new();
+    let oci = Oci::new(TarBuilder::new().file("x", b"good").finish());
+    s.ok(&["load", "-i", &write(&s, "good.tar", &oci.archive(None))]);
+    let archive = oci.archive(Some(&|b: &mut TarBuilder, p: &str| {
+        b.file(p, b"JUNK!");
+    }));
+    let err = s.fails(&["load", "-i", &write(&s, "junk.tar", &archive)]);
+    assert!(err.contains("mismatch"), "{err}");
+    s.assert_consistent();
+}

@@ -37,7 +37,15 @@ impl Host {
         let records = self.store.records()?;
         let mut rows = Vec::new();
         for target in records.images.keys() {
-            let image = self.image(&records, target)?;
+            // One unreadable image (reported by `system check`) must not hide
+            // the others.
+            let image = match self.image(&records, target) {
+                Ok(image) => image,
+                Err(e) => {
+                    tracing::warn!("skipping image {target}: {e}");
+                    continue;
+                }
+            };
             let size = self.layers(&image)?.iter().map(|l| l.size).sum();
             let dangling = image.names.is_empty();
             if filter.dangling.is_some_and(|d| d != dangling) {

@@ -47,7 +47,15 @@ impl Host {
         let mut per_image = Vec::new();
         let mut users: HashMap<Digest, (u64, usize)> = HashMap::new();
         for target in records.images.keys() {
-            let image = self.image(&records, target)?;
+            // One unreadable image (reported by `system check`) must not hide
+            // the others.
+            let image = match self.image(&records, target) {
+                Ok(image) => image,
+                Err(e) => {
+                    tracing::warn!("skipping image {target}: {e}");
+                    continue;
+                }
+            };
             let layers = self.layers(&image)?;
             for l in &layers {
                 users.entry(l.chain_id.clone()).or_insert((l.size, 0)).1 += 1;

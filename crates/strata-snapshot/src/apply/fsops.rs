@@ -100,7 +100,9 @@ impl Root {
                             let within = if target.is_absolute() {
                                 clamp(target)
                             } else {
-                                clamp(&up.join(target))
+                                // Relative to where the parent really is (its own
+                                // path may have gone through symlinks).
+                                clamp(&self.real_path(&parent).unwrap_or(up).join(target))
                             };
                             self.dir_create_depth(&within, depth + 1)?;
                         }
@@ -112,6 +114,17 @@ impl Root {
             };
         }
         Ok(parent)
+    }
+}
+
+impl Root {
+    /// Where an open directory inside the root really is, relative to the root.
+    fn real_path(&self, dir: &OwnedFd) -> Option<PathBuf> {
+        use std::os::fd::AsRawFd;
+        let proc = format!("/proc/self/fd/{}", dir.as_raw_fd());
+        let real = std::fs::read_link(proc).ok()?;
+        let root = std::fs::read_link(format!("/proc/self/fd/{}", self.fd.as_raw_fd())).ok()?;
+        real.strip_prefix(root).ok().map(Path::to_path_buf)
     }
 }
 

@@ -1,0 +1,214 @@
+//! Reading a directory tree that someone else may be changing while we read it.
+//!
+//! Every lookup is `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` from the tree's
+//! root descriptor, files are opened `O_NOFOLLOW | O_NONBLOCK` and checked with
+//! `fstat`, and metadata comes from `statat(AT_SYMLINK_NOFOLLOW)`. So swapping a
+//! file or a directory for a symlink mid-walk makes the read fail; it can never
+//! make it read `/etc/shadow` into an image.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
+
+use crate::apply::fsops;
+use crate::error::{Error, Result};
+
+/// A directory tree read through its root descriptor.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    root: OwnedFd,
+    path: PathBuf,
+}
+
+fn resolve_flags() -> ResolveFlags {
+    ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS
+}
+
+impl Tree {
+    /// Opens the tree at `path` (the path itself may be a symlink: the caller named it).
+    pub(crate) fn open(path: &Path) -> Result<Tree> {
+        let root = rustix::fs::open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io("open", path)(e.into()))?;
+        Ok(Tree {
+            root,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn err(&self, op: &'static str, rel: &Path) -> impl FnOnce(io::Error) -> Error {
+        Error::io(op, self.path.join(rel))
+    }
+
+    fn resolve(&self, rel: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        Ok(rustix::fs::openat2(
+            &self.root,
+            rel,
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve_flags(),
+        )?)
+    }
+
+    /// `lstat` of an entry (the root itself for the empty path).
+    pub(crate) fn lstat(&self, rel: &Path) -> Result<Stat> {
+        let Some((parent, name)) = fsops::split(rel) else {
+            return rustix::fs::fstat(&self.root).map_err(|e| self.err("stat", rel)(e.into()));
+        };
+        let dir = self
+            .resolve(parent, OFlags::PATH | OFlags::DIRECTORY)
+            .map_err(self.err("open", parent))?;
+        rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| self.err("stat", rel)(e.into()))
+    }
+
+    /// `lstat`, or `None` when the entry does not exist.
+    pub(crate) fn lstat_opt(&self, rel: &Path) -> Result<Option<Stat>> {
+        match self.lstat(rel) {
+            Ok(st) => Ok(Some(st)),
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The names in a directory, sorted bytewise; none when it does not exist.
+    pub(crate) fn list(&self, rel: &Path) -> Result<Vec<OsString>> {
+        let dir = match self.resolve(rel, OFlags::RDONLY | OFlags::DIRECTORY) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.err("open", rel)(e)),
+        };
+        let mut names = fsops::list_dir(&dir).map_err(self.err("read directory", rel))?;
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        Ok(names)
+    }
+
+    /// Opens a regular file, refusing anything else (a FIFO would block, a device
+    /// would run its driver) and anything that changed since `expected` was taken.
+    pub(crate) fn open_file(&self, rel: &Path, expected: &Stat) -> Result<File> {
+        let fd = self
+            .resolve(
+                rel,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY,
+            )
+            .map_err(self.err("open", rel))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| self.err("stat", rel)(e.into()))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
+            || st.st_ino != expected.st_ino
+            || st.st_size != expected.st_size
+        {
+            return Err(self.err("read", rel)(io::Error::other(
+                "changed while being archived",
+            )));
+        }
+        Ok(File::from(fd))
+    }
+
+    /// A symlink's target.
+    pub(crate) fn readlink(&self, rel: &Path) -> Result<PathBuf> {
+        let (parent, name) = fsops::split(rel).ok_or_else(|| {
+            self.err("read link", rel)(io::Error::other("the root is not a link"))
+        })?;
+        let dir = self
+            .resolve(parent, OFlags::PATH | OFlags::DIRECTORY)
+            .map_err(self.err("open", parent))?;
+        let target = rustix::fs::readlinkat(&dir, name, Vec::new())
+            .map_err(|e| self.err("read link", rel)(e.into()))?;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(
+            target.as_bytes(),
+        )))
+    }
+
+    /// Extended attributes of a regular file or directory (others carry none we
+    /// can read without opening them), without overlayfs' own.
+    pub(crate) fn xattrs(&self, rel: &Path, st: &Stat) -> Result<Vec<(String, Vec<u8>)>> {
+        let flags = match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => {
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY
+            }
+            FileType::Directory => OFlags::RDONLY | OFlags::DIRECTORY,
+            _ => return Ok(Vec::new()),
+        };
+        let fd = self.resolve(rel, flags).map_err(self.err("open", rel))?;
+        let mut out = fsops::fd_xattrs(&fd).map_err(self.err("read xattrs", rel))?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// True when a directory carries overlayfs' opaque marker.
+    pub(crate) fn is_opaque(&self, rel: &Path) -> Result<bool> {
+        let fd = self
+            .resolve(rel, OFlags::RDONLY | OFlags::DIRECTORY)
+            .map_err(self.err("open", rel))?;
+        let mut v = [0u8; 4];
+        match rustix::fs::fgetxattr(&fd, crate::apply::OVERLAY_OPAQUE, &mut v[..]) {
+            Ok(n) => Ok(&v[..n] == b"y"),
+            Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => Ok(false),
+            Err(e) => Err(self.err("read xattr", rel)(e.into())),
+        }
+    }
+}
+
+/// One entry met by [`walk`].
+pub(crate) struct Entry {
+    /// Path inside the tree.
+    pub rel: PathBuf,
+    /// Its `lstat`.
+    pub stat: Stat,
+}
+
+/// Calls `f` for every entry below `rel`, sorted bytewise, parents before children.
+pub(crate) fn walk(tree: &Tree, rel: &Path, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()> {
+    for name in tree.list(rel)? {
+        let child = rel.join(&name);
+        let stat = tree.lstat(&child)?;
+        let is_dir = FileType::from_raw_mode(stat.st_mode) == FileType::Directory;
+        f(&Entry {
+            rel: child.clone(),
+            stat,
+        })?;
+        if is_dir {
+            walk(tree, &child, f)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_read_through_a_symlink() {
+        let t = strata_testkit::TempDir::new("tree");
+        let root = t.join("root");
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::fs::write(root.join("real/f"), b"inside").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("d")).unwrap();
+        std::os::unix::fs::symlink("real/f", root.join("l")).unwrap();
+        let tree = Tree::open(&root).unwrap();
+        let st = tree.lstat(Path::new("real/f")).unwrap();
+        assert!(tree.open_file(Path::new("real/f"), &st).is_ok());
+        // A symlinked directory on the way, or a symlink at the end: refused.
+        assert!(tree.lstat(Path::new("d/hostname")).is_err());
+        assert!(tree.list(Path::new("d")).is_err());
+        assert!(tree.open_file(Path::new("l"), &st).is_err());
+        assert!(tree.open_file(Path::new("d/../real/f"), &st).is_err());
+        // A different file under the same name (a swap) is refused too.
+        let other = tree.lstat(Path::new("real")).unwrap();
+        assert!(tree.open_file(Path::new("real/f"), &other).is_err());
+    }
+}
