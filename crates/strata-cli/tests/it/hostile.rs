@@ -168,7 +168,7 @@ fn import_refuses_oversized_and_malformed_input() {
 }
 
 /// Writes the layer's entry (at the given path) in place of the real blob.
-type LayerEntry = dyn Fn(&mut TarBuilder, &str);
+type LayerEntry<'a> = dyn Fn(&mut TarBuilder, &str) + 'a;
 
 /// The parts of an OCI archive, to be tampered with before writing.
 struct Oci {
@@ -206,7 +206,7 @@ impl Oci {
     }
 
     /// The archive; `layer_blob` replaces the layer entry (e.g. with a symlink).
-    fn archive(&self, layer_blob: Option<&LayerEntry>) -> Vec<u8> {
+    fn archive(&self, layer_blob: Option<&LayerEntry<'_>>) -> Vec<u8> {
         let manifest = serde_json::to_vec(&self.manifest).unwrap();
         let mut d = self.index_descriptor.clone();
         d["digest"] = Digest::sha256_of(&manifest).to_string().into();
