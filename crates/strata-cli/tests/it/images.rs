@@ -365,3 +365,35 @@ pub fn blob_count(root: &Path) -> usize {
         .unwrap()
         .count()
 }
+
+#[test]
+fn the_base_images_script_makes_busybox() {
+    if strata_testkit::require_peer("busybox", &[]).is_none() {
+        return;
+    }
+    let s = Strata::new();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/base-images.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("--busybox-only")
+        .env("STRATA", crate::common::bin())
+        .env("STRATA_ROOT", s.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "busybox:latest\n");
+    let cfg = s.ok(&[
+        "inspect",
+        "-f",
+        "{{json .Config.Cmd}} {{.Comment}}",
+        "busybox",
+    ]);
+    assert!(cfg.starts_with(r#"["sh"] busybox-static "#), "{cfg}");
+    let files = s.ok(&["history", "-q", "busybox"]);
+    assert_eq!(files.lines().count(), 1);
+}
