@@ -8,6 +8,9 @@ packages=(
   debootstrap      # debian:bookworm base image
   skopeo           # interop oracle: OCI layouts and archives
   docker.io        # interop oracle: docker load/save/run (dockerd 20.10)
+  runc             # the OCI runtime strata runs containers with
+  containernetworking-plugins  # CNI bridge, portmap, firewall, loopback for container networks
+  iptables         # used by the CNI plugins for NAT and published ports
   zstd             # zstd CLI as an oracle for our zstd layers
   time             # /usr/bin/time -v for peak RSS in benchmarks
   xz-utils

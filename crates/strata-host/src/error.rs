@@ -12,6 +12,9 @@ pub enum Error {
     /// No image matches what the user typed.
     #[error("no such image: {0}")]
     NoSuchImage(String),
+    /// No container matches what the user typed.
+    #[error("no such container: {0}")]
+    NoSuchContainer(String),
     /// The user typed a short ID matching several images.
     #[error("image ID prefix {0:?} matches several images; give more characters")]
     Ambiguous(String),
@@ -33,6 +36,12 @@ pub enum Error {
     /// A layer codec error.
     #[error(transparent)]
     Layer(#[from] strata_snapshot::Error),
+    /// A runtime error.
+    #[error(transparent)]
+    Runtime(#[from] strata_runtime::Error),
+    /// A networking error.
+    #[error(transparent)]
+    Network(#[from] strata_runtime::network::Error),
     /// A file operation outside the store failed (inputs, outputs).
     #[error("{op} {path}: {source}")]
     Io {
@@ -53,7 +62,7 @@ impl Error {
     /// The kind of failure, for the edges.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NoSuchImage(_) => ErrorKind::NotFound,
+            Error::NoSuchImage(_) | Error::NoSuchContainer(_) => ErrorKind::NotFound,
             Error::Ambiguous(_) | Error::InvalidArgument(_) | Error::Archive(_) => {
                 ErrorKind::InvalidArgument
             }
@@ -62,6 +71,11 @@ impl Error {
             Error::Oci(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Layer(e) => e.kind(),
+            Error::Runtime(e) => e.kind(),
+            Error::Network(strata_runtime::network::Error::InvalidPortSpec { .. }) => {
+                ErrorKind::InvalidArgument
+            }
+            Error::Network(_) => ErrorKind::Unavailable,
             Error::Io { source, .. } => ErrorKind::of_io(source),
         }
     }

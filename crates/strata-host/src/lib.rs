@@ -16,6 +16,7 @@ mod image;
 mod import;
 mod resolve;
 
+pub mod containers;
 pub mod images;
 
 pub use check::CheckReport;

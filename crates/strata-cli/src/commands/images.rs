@@ -8,7 +8,7 @@ use strata_host::images::{ImageFilter, RemoveEvent};
 use strata_host::{resolve, Host};
 
 use super::util::{confirm, go_time, id, print, since};
-use crate::cli::{HistoryArgs, ImagesArgs, InspectArgs, PruneArgs, RmiArgs, TagArgs};
+use crate::cli::{HistoryArgs, ImagesArgs, PruneArgs, RmiArgs, TagArgs};
 use crate::render::{human_size, human_size_with_precision, Format};
 
 const IMAGES_TABLE: &str = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
@@ -89,53 +89,6 @@ pub fn list(host: &Host, args: &ImagesArgs) -> Result<ExitCode> {
     let format = Format::parse(args.format.as_deref().unwrap_or(""))?.with_default_table(default);
     print(&format.render_list(&items, &image_headers())?)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `inspect` / `image inspect`.
-pub fn inspect(host: &Host, args: &InspectArgs) -> Result<ExitCode> {
-    if let Some(kind) = args.kind.as_deref() {
-        if kind != "image" {
-            bail!("--type {kind:?}: only images exist so far (containers come with `strata run`)");
-        }
-    }
-    let _lock = host.store().lock_shared()?;
-    let records = host.store().records()?;
-    let mut views = Vec::new();
-    let mut failed = false;
-    for name in &args.images {
-        match resolve(&records, name).and_then(|r| host.image(&records, &r.target)) {
-            Ok(image) => views.push(serde_json::to_value(host.inspect_image(&image)?)?),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    match &args.format {
-        Some(f) => {
-            let format = Format::parse_raw(f)?;
-            let mut out = String::new();
-            for v in &views {
-                out.push_str(&format.render_one(v)?);
-            }
-            print(&out)?;
-        }
-        None => print(&(to_docker_json(&Value::Array(views))? + "\n"))?,
-    }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// JSON indented with four spaces, as Docker prints `inspect`.
-fn to_docker_json(v: &Value) -> Result<String> {
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(v, &mut ser)?;
-    Ok(String::from_utf8(buf)?)
 }
 
 /// `history`.

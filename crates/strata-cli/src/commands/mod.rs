@@ -1,8 +1,11 @@
 //! One module per group of commands; `dispatch` routes the parsed command line.
 
 mod archive;
+mod containers;
 mod images;
+mod inspect;
 mod system;
+mod top;
 mod util;
 
 use std::process::ExitCode;
@@ -10,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use strata_host::{Host, HostConfig};
 
-use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -24,9 +27,47 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Info | Command::System(SystemCommand::Info) => system::info(&open()?),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(open()?, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open()?, &a),
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
-            images::inspect(&open()?, &a)
+        Command::Inspect(a) => inspect::run(&open()?, &a, inspect::Kind::Any),
+        Command::Image(ImageCommand::Inspect(a)) => {
+            inspect::run(&open()?, &a, inspect::Kind::Image)
         }
+        Command::Container(ContainerCommand::Inspect(a)) => {
+            inspect::run(&open()?, &a, inspect::Kind::Container)
+        }
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
+            containers::run(&open()?, &a)
+        }
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            containers::create(&open()?, &a)
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            containers::start(&open()?, &a)
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
+            containers::stop(&open()?, &a)
+        }
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            containers::restart(&open()?, &a)
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
+            containers::kill(&open()?, &a)
+        }
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => {
+            containers::rm(&open()?, &a)
+        }
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
+            containers::wait(&open()?, &a)
+        }
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => top::ps(&open()?, &a),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => {
+            containers::logs(&open()?, &a)
+        }
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
+            containers::exec(&open()?, &a)
+        }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => top::top(&open()?, &a),
+        Command::Container(ContainerCommand::Prune(a)) => containers::prune(&open()?, &a),
+        Command::ContainerMonitor(a) => containers::monitor(&open()?, &a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => {
             images::history(&open()?, &a)
         }

@@ -349,6 +349,8 @@ fn bad_input_gets_clear_errors() {
     let err = s.fails(&["import", tree.to_str().unwrap(), "Upper/Case"]);
     assert!(err.contains("must be lowercase"), "{err}");
     let err = s.fails(&["inspect", "nope"]);
+    assert!(err.contains("no such object: nope"), "{err}");
+    let err = s.fails(&["image", "inspect", "nope"]);
     assert!(err.contains("no such image: nope:latest"), "{err}");
     let err = s.fails(&["import", "/does/not/exist", "x"]);
     assert!(err.contains("/does/not/exist"), "{err}");

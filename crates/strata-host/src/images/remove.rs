@@ -1,6 +1,8 @@
 //! `rmi` and `image prune`, with Docker's untag-first rules.
 
+use std::collections::BTreeMap;
 use strata_oci::{Digest, Reference};
+
 use strata_store::Records;
 
 use crate::error::{Error, Result};
@@ -36,11 +38,12 @@ impl Host {
     /// repositories name it.
     pub fn remove_images(&self, inputs: &[String], force: bool) -> Result<Removal> {
         let lock = self.store.lock_exclusive()?;
+        let in_use = self.images_in_use()?;
         let mut removal = Removal::default();
         for input in inputs {
             let r = self
                 .store
-                .update_records(|records| remove_one(records, input, force));
+                .update_records(|records| remove_one(records, input, force, &in_use));
             match r {
                 Ok(events) => removal.events.extend(events),
                 Err(e) => removal.errors.push(e),
@@ -54,13 +57,14 @@ impl Host {
     /// image no container uses, then collects garbage.
     pub fn prune_images(&self, all: bool) -> Result<Removal> {
         let lock = self.store.lock_exclusive()?;
+        let in_use = self.images_in_use()?;
         let mut removal = Removal::default();
         let events = self.store.update_records(|records| {
             let mut events = Vec::new();
             let targets: Vec<Digest> = records.images.keys().cloned().collect();
             for target in targets {
                 let names = records.names_of(&target);
-                if !all && !names.is_empty() {
+                if (!all && !names.is_empty()) || in_use.contains_key(&target) {
                     continue;
                 }
                 let id = records.images.get(&target).map(|r| r.id.clone());
@@ -94,10 +98,37 @@ impl Host {
     }
 }
 
-fn remove_one(records: &mut Records, input: &str, force: bool) -> Result<Vec<RemoveEvent>> {
+fn remove_one(
+    records: &mut Records,
+    input: &str,
+    force: bool,
+    in_use: &BTreeMap<Digest, String>,
+) -> Result<Vec<RemoveEvent>> {
     let found = resolve(records, input)?;
     let mut events = Vec::new();
     let id = found.record.id.clone();
+    // An image a container uses is never deleted: refused, or only untagged with -f.
+    if let Some(container) = in_use.get(&found.target) {
+        let names = records.names_of(&found.target);
+        let last_name = matches!(found.by, Designation::Name(_)) && names.len() <= 1;
+        if !force && (last_name || !matches!(found.by, Designation::Name(_))) {
+            return Err(Error::Conflict(format!(
+                "conflict: unable to remove {} (must force) - container {} is using its referenced image {}",
+                input,
+                &container[..12],
+                id.short()
+            )));
+        }
+        let untag: Vec<Reference> = match &found.by {
+            Designation::Name(n) => vec![n.clone()],
+            _ => names,
+        };
+        for n in untag {
+            records.tags.remove(&n);
+            events.push(RemoveEvent::Untagged(n));
+        }
+        return Ok(events);
+    }
     match &found.by {
         Designation::Name(name) => {
             let names = records.names_of(&found.target);
@@ -138,6 +169,10 @@ fn remove_one(records: &mut Records, input: &str, force: bool) -> Result<Vec<Rem
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn remove_one_free(r: &mut Records, input: &str, force: bool) -> Result<Vec<RemoveEvent>> {
+        remove_one(r, input, force, &BTreeMap::new())
+    }
     use strata_oci::{media_type, Descriptor};
     use strata_store::ImageRecord;
 
@@ -158,10 +193,10 @@ mod tests {
     #[test]
     fn removing_one_of_several_names_only_untags() {
         let (mut r, target) = records(&["a:1", "b:1"]);
-        let ev = remove_one(&mut r, "a:1", false).unwrap();
+        let ev = remove_one_free(&mut r, "a:1", false).unwrap();
         assert_eq!(ev, vec![RemoveEvent::Untagged("a:1".parse().unwrap())]);
         assert!(r.images.contains_key(&target));
-        let ev = remove_one(&mut r, "b:1", false).unwrap();
+        let ev = remove_one_free(&mut r, "b:1", false).unwrap();
         assert_eq!(ev.len(), 2);
         assert!(r.images.is_empty());
     }
@@ -170,9 +205,9 @@ mod tests {
     fn removing_by_id_with_several_repositories_needs_force() {
         let (mut r, _) = records(&["a:1", "b:1"]);
         let id = Digest::sha256_of(b"c");
-        let err = remove_one(&mut r, &id.hex()[..8], false).unwrap_err();
+        let err = remove_one_free(&mut r, &id.hex()[..8], false).unwrap_err();
         assert!(err.to_string().contains("must be forced"), "{err}");
-        let ev = remove_one(&mut r, &id.hex()[..8], true).unwrap();
+        let ev = remove_one_free(&mut r, &id.hex()[..8], true).unwrap();
         assert_eq!(ev.len(), 3);
         assert!(r.images.is_empty() && r.tags.is_empty());
     }
@@ -181,6 +216,6 @@ mod tests {
     fn removing_by_id_with_tags_of_one_repository_untags_them_all() {
         let (mut r, _) = records(&["a:1", "a:2"]);
         let id = Digest::sha256_of(b"c");
-        assert_eq!(remove_one(&mut r, id.hex(), false).unwrap().len(), 3);
+        assert_eq!(remove_one_free(&mut r, id.hex(), false).unwrap().len(), 3);
     }
 }

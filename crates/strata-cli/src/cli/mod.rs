@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod containers;
+
+pub use containers::*;
+
 /// Strata: build, ship and run container images (image store commands).
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, about, max_term_width = 100)]
@@ -17,13 +21,7 @@ pub struct Cli {
     pub debug: bool,
 
     /// Log level: error, warn, info, debug, trace.
-    #[arg(
-        short = 'l',
-        long,
-        global = true,
-        value_name = "LEVEL",
-        env = "STRATA_LOG"
-    )]
+    #[arg(long, global = true, value_name = "LEVEL", env = "STRATA_LOG")]
     pub log_level: Option<String>,
 
     /// The command.
@@ -34,6 +32,36 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create and run a new container from an image.
+    Run(RunArgs),
+    /// Create a new container.
+    Create(RunArgs),
+    /// Start one or more stopped containers.
+    Start(StartArgs),
+    /// Stop one or more running containers.
+    Stop(StopArgs),
+    /// Kill one or more running containers.
+    Kill(KillArgs),
+    /// Restart one or more containers.
+    Restart(StopArgs),
+    /// Remove one or more containers.
+    Rm(RmArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(WaitArgs),
+    /// List containers.
+    Ps(PsArgs),
+    /// Fetch the logs of a container.
+    Logs(LogsArgs),
+    /// Run a command in a running container.
+    Exec(ExecArgs),
+    /// Display the running processes of a container.
+    Top(TopArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Runs a container's monitor (internal).
+    #[command(hide = true)]
+    ContainerMonitor(MonitorArgs),
     /// Create an image from a root file system (tarball, directory or `-` for stdin).
     Import(ImportArgs),
     /// List images.
@@ -52,7 +80,7 @@ pub enum Command {
     Save(SaveArgs),
     /// Load images from a tar archive or an OCI layout directory.
     Load(LoadArgs),
-    /// Return low-level information on images.
+    /// Return low-level information on containers and images.
     Inspect(InspectArgs),
     /// Manage Strata.
     #[command(subcommand)]
@@ -161,13 +189,13 @@ pub struct ImagesArgs {
 /// `inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Images to inspect.
-    #[arg(required = true, value_name = "IMAGE")]
-    pub images: Vec<String>,
+    /// Containers or images to inspect.
+    #[arg(required = true, value_name = "NAME|ID")]
+    pub names: Vec<String>,
     /// Format the output using the given Go template.
     #[arg(short, long)]
     pub format: Option<String>,
-    /// Only `image` is supported until containers exist.
+    /// Only `container` or `image`.
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
 }
@@ -279,4 +307,14 @@ pub struct CheckArgs {
     /// snapshots, and clear leftovers of interrupted operations.
     #[arg(long)]
     pub repair: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -1,0 +1,880 @@
+//! A bridge network made of Debian's CNI plugins, run as the CNI spec (v1.0.0)
+//! tells a runtime to run a network configuration list.
+//!
+//! The chain is `bridge` (veth pair into `bridge`, gateway address on it,
+//! masquerade for the subnet, hairpin; addresses from `host-local`), then
+//! `portmap` (DNAT for published ports, SNAT for localhost and hairpin
+//! traffic), then `firewall` (accepts the container's forwarded traffic in a
+//! `CNI-FORWARD` chain: dockerd sets the `FORWARD` policy to DROP, and with
+//! `br_netfilter` loaded even bridged container-to-container traffic passes
+//! through it).
+//!
+//! The final ADD result is cached per container under `cache_dir`, because
+//! DEL needs it as `prevResult` (the firewall plugin removes nothing without
+//! it) and portmap needs the port list again.
+
+mod chain;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{Error, NetNs, PortMapping, Protocol, Result};
+use chain::{add_list, del_list, run, CniCommand, Exec, Invocation, Plugins};
+
+/// The CNI spec version Strata speaks; Debian's plugins 1.1.1 support it.
+const CNI_VERSION: &str = "1.0.0";
+/// The container-side interface name.
+const IFNAME: &str = "eth0";
+
+/// A bridge network: containers get a veth on `bridge`, an address from
+/// `subnet`, outbound NAT, and published ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeNetwork {
+    /// The CNI network name ("strata"); it keys IPAM state and iptables comments.
+    pub name: String,
+    /// The Linux bridge ("strata0"), created by the bridge plugin on first use.
+    pub bridge: String,
+    /// The IPv4 subnet in CIDR form ("10.89.0.0/16"); `.1` is the gateway.
+    pub subnet: String,
+    /// Where the CNI plugin binaries are (`/usr/lib/cni` on Debian).
+    pub cni_bin_dir: PathBuf,
+    /// The host-local IPAM `dataDir`: one file per leased address, under `<name>/`.
+    pub ipam_dir: PathBuf,
+    /// Cached ADD results (`<name>/<container>.json`) and the `lock` file that
+    /// serializes attach and detach of every network sharing this directory
+    /// (the plugins set up their shared iptables chains check-then-insert).
+    pub cache_dir: PathBuf,
+}
+
+/// What a container got from [`BridgeNetwork::attach`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The container's address on the bridge.
+    pub ip: IpAddr,
+    /// The subnet's prefix length.
+    pub prefix_len: u8,
+    /// The bridge's address, the container's default route.
+    pub gateway: IpAddr,
+    /// The MAC address of the container's `eth0`.
+    pub mac: String,
+    /// The published ports, every host port 0 replaced by the port picked.
+    pub ports: Vec<PortMapping>,
+}
+
+/// What is kept between ADD and DEL.
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheEntry {
+    container_id: String,
+    netns: PathBuf,
+    /// The result of the last plugin of the ADD, `prevResult` for DEL.
+    result: Value,
+    ports: Vec<PortMapping>,
+}
+
+impl BridgeNetwork {
+    /// Strata's default network ("strata", bridge "strata0", 10.89.0.0/16,
+    /// plugins in `/usr/lib/cni`), keeping its state under `state_dir`.
+    pub fn with_defaults(state_dir: &Path) -> BridgeNetwork {
+        BridgeNetwork {
+            name: "strata".to_owned(),
+            bridge: "strata0".to_owned(),
+            subnet: "10.89.0.0/16".to_owned(),
+            cni_bin_dir: PathBuf::from("/usr/lib/cni"),
+            ipam_dir: state_dir.join("ipam"),
+            cache_dir: state_dir.join("cni-cache"),
+        }
+    }
+
+    /// The network configuration list (CNI spec, "Network Configuration Lists").
+    pub fn conflist(&self) -> Value {
+        json!({
+            "cniVersion": CNI_VERSION,
+            "name": self.name,
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": self.bridge,
+                    "isGateway": true,
+                    "ipMasq": true,
+                    "hairpinMode": true,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{ "subnet": self.subnet }]],
+                        "routes": [{ "dst": "0.0.0.0/0" }],
+                        "dataDir": self.ipam_dir,
+                    },
+                },
+                {
+                    "type": "portmap",
+                    "capabilities": { "portMappings": true },
+                    // SNAT for connections from 127.0.0.1 (with route_localnet,
+                    // which the plugin sets on the bridge) and for hairpin.
+                    "snat": true,
+                },
+                { "type": "firewall", "backend": "iptables" },
+            ],
+        })
+    }
+
+    /// Connects the container's namespace to the network: brings `lo` up, then
+    /// runs the chain with `CNI_COMMAND=ADD`, publishing `ports` (a host port of
+    /// 0 gets a free port of the host). On failure everything already done is
+    /// undone with DEL.
+    ///
+    /// Attaches and detaches that share a `cache_dir` run one at a time.
+    pub fn attach(
+        &self,
+        container_id: &str,
+        netns: &NetNs,
+        ports: &[PortMapping],
+    ) -> Result<Attachment> {
+        self.attach_with(&Plugins::new(&self.cni_bin_dir), container_id, netns, ports)
+    }
+
+    /// Disconnects the container: runs the chain with `CNI_COMMAND=DEL` in
+    /// reverse order, which removes its iptables rules and veth and releases its
+    /// address. Idempotent, and tolerant of a partial ADD or a lost cache: every
+    /// plugin is called even when one fails, and the errors are reported together.
+    ///
+    /// `ports` are needed only when the cache of the ADD is lost. Call this before
+    /// [`NetNs::remove`]: the bridge plugin finds the addresses whose masquerade
+    /// rules it removes inside the namespace.
+    pub fn detach(&self, container_id: &str, netns: &NetNs, ports: &[PortMapping]) -> Result<()> {
+        self.detach_with(&Plugins::new(&self.cni_bin_dir), container_id, netns, ports)
+    }
+
+    fn attach_with(
+        &self,
+        exec: &dyn Exec,
+        container_id: &str,
+        netns: &NetNs,
+        ports: &[PortMapping],
+    ) -> Result<Attachment> {
+        validate_id(container_id)?;
+        self.validate()?;
+        let ports = resolve_ports(ports)?;
+        let _lock = self.lock()?;
+        if self.cache_path(container_id).exists() {
+            return Err(Error::AlreadyAttached {
+                network: self.name.clone(),
+                container_id: container_id.to_owned(),
+            });
+        }
+
+        loopback_up(exec, container_id, netns)?;
+        let inv = Invocation {
+            container_id,
+            netns: netns.path(),
+            ifname: IFNAME,
+        };
+        let list = self.conflist();
+        let runtime = runtime_config(&ports);
+        let result = add_list(exec, &list, &runtime, &inv)?;
+
+        let undo = |err: Error| {
+            // The ADD succeeded but cannot be used or remembered: undo it now,
+            // as nobody could DEL it properly later.
+            let _ = del_list(exec, &list, &runtime, &inv, Some(&result));
+            err
+        };
+        let attachment = attachment_from(&result, ports.clone()).map_err(undo)?;
+        let entry = CacheEntry {
+            container_id: container_id.to_owned(),
+            netns: netns.path().to_owned(),
+            result: result.clone(),
+            ports,
+        };
+        self.write_cache(&entry).map_err(undo)?;
+        Ok(attachment)
+    }
+
+    fn detach_with(
+        &self,
+        exec: &dyn Exec,
+        container_id: &str,
+        netns: &NetNs,
+        ports: &[PortMapping],
+    ) -> Result<()> {
+        validate_id(container_id)?;
+        let subnet = self.validate()?;
+        let _lock = self.lock()?;
+
+        let cache = self.read_cache(container_id);
+        let prev = match &cache {
+            Some(entry) => Some(entry.result.clone()),
+            None => self.result_from_ipam(container_id, netns, subnet.1),
+        };
+        let mut mappings: Vec<PortMapping> =
+            cache.as_ref().map(|c| c.ports.clone()).unwrap_or_default();
+        for m in ports.iter().filter(|m| m.host_port != 0) {
+            if !mappings.contains(m) {
+                mappings.push(*m);
+            }
+        }
+        if mappings.is_empty() && cache.is_none() {
+            // portmap's DEL returns at once on an empty list, but its teardown is
+            // keyed by container id alone: any entry makes it look for leftovers.
+            mappings.push(PortMapping {
+                host_ip: None,
+                host_port: 1,
+                container_port: 1,
+                protocol: Protocol::Tcp,
+            });
+        }
+
+        let inv = Invocation {
+            container_id,
+            netns: netns.path(),
+            ifname: IFNAME,
+        };
+        let errors = del_list(
+            exec,
+            &self.conflist(),
+            &runtime_config(&mappings),
+            &inv,
+            prev.as_ref(),
+        );
+        if !errors.is_empty() {
+            return Err(Error::Detach {
+                network: self.name.clone(),
+                container_id: container_id.to_owned(),
+                errors,
+            });
+        }
+        let path = self.cache_path(container_id);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(self.state_error("remove cached result", path, source)),
+        }
+    }
+
+    /// Checks the fields; returns the subnet's address and prefix length.
+    fn validate(&self) -> Result<(Ipv4Addr, u8)> {
+        let invalid = |reason: String| Error::InvalidConfig {
+            network: self.name.clone(),
+            reason,
+        };
+        validate_token("network name", &self.name)?;
+        if self.bridge.is_empty() || self.bridge.len() > 15 {
+            return Err(invalid(format!(
+                "bridge name {:?} must be 1 to 15 bytes (IFNAMSIZ)",
+                self.bridge
+            )));
+        }
+        validate_token("bridge name", &self.bridge)?;
+        let parsed = self.subnet.split_once('/').and_then(|(addr, len)| {
+            let addr = addr.parse::<Ipv4Addr>().ok()?;
+            let len = len.parse::<u8>().ok().filter(|l| (8..=30).contains(l))?;
+            Some((addr, len))
+        });
+        parsed.ok_or_else(|| {
+            invalid(format!(
+                "subnet {:?} is not an IPv4 CIDR with a prefix of 8 to 30 bits",
+                self.subnet
+            ))
+        })
+    }
+
+    fn lock(&self) -> Result<File> {
+        let path = self.cache_dir.join("lock");
+        let open = || -> io::Result<File> {
+            fs::create_dir_all(&self.cache_dir)?;
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+            Ok(file)
+        };
+        open().map_err(|source| self.state_error("lock", path.clone(), source))
+    }
+
+    fn cache_path(&self, container_id: &str) -> PathBuf {
+        self.cache_dir
+            .join(&self.name)
+            .join(format!("{container_id}.json"))
+    }
+
+    fn write_cache(&self, entry: &CacheEntry) -> Result<()> {
+        let path = self.cache_path(&entry.container_id);
+        let tmp = path.with_extension("json.tmp");
+        let write = || -> io::Result<()> {
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            let mut file = File::create(&tmp)?;
+            serde_json::to_writer_pretty(&mut file, entry)?;
+            file.write_all(b"\n")?;
+            file.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        write().map_err(|source| self.state_error("write cached result", path.clone(), source))
+    }
+
+    /// The cached ADD, if any; an unreadable cache counts as none, and DEL then
+    /// falls back on what it can find.
+    fn read_cache(&self, container_id: &str) -> Option<CacheEntry> {
+        let bytes = fs::read(self.cache_path(container_id)).ok()?;
+        serde_json::from_slice::<CacheEntry>(&bytes)
+            .ok()
+            .filter(|e| e.container_id == container_id)
+    }
+
+    /// Rebuilds a minimal `prevResult` from host-local's lease files (named by
+    /// address, holding the container id then the interface), so the firewall
+    /// plugin can still remove its rules when the cache is lost.
+    fn result_from_ipam(&self, container_id: &str, netns: &NetNs, prefix_len: u8) -> Option<Value> {
+        let dir = self.ipam_dir.join(&self.name);
+        let ips: Vec<Value> = fs::read_dir(dir)
+            .ok()?
+            .filter_map(|entry| {
+                let entry = entry.ok()?;
+                let ip = entry.file_name().to_str()?.parse::<IpAddr>().ok()?;
+                let owner = fs::read_to_string(entry.path()).ok()?;
+                (owner.lines().next()?.trim() == container_id)
+                    .then(|| json!({ "address": format!("{ip}/{prefix_len}"), "interface": 0 }))
+            })
+            .collect();
+        (!ips.is_empty()).then(|| {
+            json!({
+                "cniVersion": CNI_VERSION,
+                "interfaces": [{ "name": IFNAME, "sandbox": netns.path() }],
+                "ips": ips,
+            })
+        })
+    }
+
+    fn state_error(&self, action: &'static str, path: PathBuf, source: io::Error) -> Error {
+        Error::State {
+            network: self.name.clone(),
+            action,
+            path,
+            source,
+        }
+    }
+}
+
+/// Brings `lo` up in `netns` with the CNI `loopback` plugin: all a container
+/// started with `--network none` gets, and the first step of every attach.
+pub fn setup_loopback(cni_bin_dir: &Path, container_id: &str, netns: &NetNs) -> Result<()> {
+    validate_id(container_id)?;
+    loopback_up(&Plugins::new(cni_bin_dir), container_id, netns)
+}
+
+fn loopback_up(exec: &dyn Exec, container_id: &str, netns: &NetNs) -> Result<()> {
+    let conf = json!({ "cniVersion": CNI_VERSION, "name": "strata-loopback", "type": "loopback" });
+    let inv = Invocation {
+        container_id,
+        netns: netns.path(),
+        ifname: "lo",
+    };
+    run(exec, &conf, CniCommand::Add, &inv).map(|_| ())
+}
+
+fn validate_id(container_id: &str) -> Result<()> {
+    validate_token("container id", container_id)
+}
+
+/// The CNI spec's rule for network names and container ids: an alphanumeric
+/// character, then alphanumerics, `_`, `.` or `-`.
+fn validate_token(what: &'static str, name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidName {
+            what,
+            name: name.to_owned(),
+            reason: "it must start with a letter or digit, then letters, digits, '_', '.' or '-'",
+        })
+    }
+}
+
+/// Replaces host port 0 by a port free right now (bound, then released once
+/// all are picked, so two mappings never get the same one), and refuses what
+/// an IPv4-only network cannot forward.
+fn resolve_ports(ports: &[PortMapping]) -> Result<Vec<PortMapping>> {
+    let mut held_tcp: Vec<TcpListener> = Vec::new();
+    let mut held_udp: Vec<UdpSocket> = Vec::new();
+    let mut out = Vec::with_capacity(ports.len());
+    for m in ports {
+        if matches!(m.host_ip, Some(IpAddr::V6(_))) {
+            return Err(Error::UnsupportedMapping {
+                host_port: m.host_port,
+                container_port: m.container_port,
+                protocol: m.protocol,
+                reason: "the network is IPv4-only, so an IPv6 host address cannot be forwarded"
+                    .to_owned(),
+            });
+        }
+        if m.container_port == 0 {
+            return Err(Error::UnsupportedMapping {
+                host_port: m.host_port,
+                container_port: 0,
+                protocol: m.protocol,
+                reason: "container port 0 is not a port".to_owned(),
+            });
+        }
+        let mut m = *m;
+        if m.host_port == 0 {
+            let ip = m.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            let picked = match m.protocol {
+                Protocol::Tcp => TcpListener::bind((ip, 0)).and_then(|l| {
+                    let port = l.local_addr()?.port();
+                    held_tcp.push(l);
+                    Ok(port)
+                }),
+                Protocol::Udp => UdpSocket::bind((ip, 0)).and_then(|s| {
+                    let port = s.local_addr()?.port();
+                    held_udp.push(s);
+                    Ok(port)
+                }),
+            };
+            m.host_port = picked.map_err(|source| Error::NoFreePort {
+                container_port: m.container_port,
+                protocol: m.protocol,
+                source,
+            })?;
+        }
+        out.push(m);
+    }
+    drop((held_tcp, held_udp));
+    Ok(out)
+}
+
+/// The `runtimeConfig` capabilities this runtime offers (CNI CONVENTIONS.md).
+fn runtime_config(ports: &[PortMapping]) -> Value {
+    let mappings: Vec<Value> = ports
+        .iter()
+        .map(|m| {
+            let mut entry = json!({
+                "hostPort": m.host_port,
+                "containerPort": m.container_port,
+                "protocol": m.protocol.as_str(),
+            });
+            if let (Some(ip), Some(obj)) = (m.host_ip, entry.as_object_mut()) {
+                obj.insert("hostIP".to_owned(), json!(ip.to_string()));
+            }
+            entry
+        })
+        .collect();
+    json!({ "portMappings": mappings })
+}
+
+#[derive(Deserialize)]
+struct ResultView {
+    #[serde(default)]
+    interfaces: Vec<InterfaceView>,
+    #[serde(default)]
+    ips: Vec<IpView>,
+}
+
+#[derive(Deserialize)]
+struct InterfaceView {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    mac: String,
+    #[serde(default)]
+    sandbox: String,
+}
+
+#[derive(Deserialize)]
+struct IpView {
+    address: String,
+    #[serde(default)]
+    gateway: Option<IpAddr>,
+    #[serde(default)]
+    interface: Option<usize>,
+}
+
+/// Reads the container's address, gateway and MAC out of the final ADD result.
+fn attachment_from(result: &Value, ports: Vec<PortMapping>) -> Result<Attachment> {
+    let bad = |reason: String| Error::BadResult {
+        plugin: "bridge".to_owned(),
+        command: CniCommand::Add.as_str(),
+        reason,
+    };
+    let view = ResultView::deserialize(result).map_err(|e| bad(e.to_string()))?;
+    let in_sandbox = |ip: &&IpView| {
+        ip.interface
+            .and_then(|i| view.interfaces.get(i))
+            .is_some_and(|iface| !iface.sandbox.is_empty() && iface.name == IFNAME)
+    };
+    let chosen = view
+        .ips
+        .iter()
+        .find(in_sandbox)
+        .or_else(|| view.ips.first())
+        .ok_or_else(|| bad("no IP address in the result".to_owned()))?;
+    let (addr, len) = chosen
+        .address
+        .split_once('/')
+        .ok_or_else(|| bad(format!("address {:?} is not in CIDR form", chosen.address)))?;
+    let ip = addr
+        .parse::<IpAddr>()
+        .map_err(|_| bad(format!("address {:?} is not an IP address", chosen.address)))?;
+    let prefix_len = len.parse::<u8>().map_err(|_| {
+        bad(format!(
+            "address {:?} has a bad prefix length",
+            chosen.address
+        ))
+    })?;
+    let gateway = chosen
+        .gateway
+        .ok_or_else(|| bad(format!("no gateway for {}", chosen.address)))?;
+    let mac = chosen
+        .interface
+        .and_then(|i| view.interfaces.get(i))
+        .map(|iface| iface.mac.clone())
+        .unwrap_or_default();
+    Ok(Attachment {
+        ip,
+        prefix_len,
+        gateway,
+        mac,
+        ports,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain::plugin_failure;
+    use std::cell::RefCell;
+
+    /// Records calls; answers ADD with a bridge-like result, fails on demand.
+    struct Fake {
+        calls: RefCell<Vec<(String, CniCommand, String, Value)>>,
+        fail: Option<(&'static str, CniCommand)>,
+    }
+
+    impl Fake {
+        fn new(fail: Option<(&'static str, CniCommand)>) -> Fake {
+            Fake {
+                calls: RefCell::new(Vec::new()),
+                fail,
+            }
+        }
+        fn seen(&self) -> Vec<String> {
+            self.calls
+                .borrow()
+                .iter()
+                .map(|(p, c, ifname, _)| format!("{} {p} {ifname}", c.as_str()))
+                .collect()
+        }
+    }
+
+    fn bridge_result() -> Value {
+        json!({
+            "cniVersion": "1.0.0",
+            "interfaces": [
+                { "name": "strata-u", "mac": "aa:aa:aa:aa:aa:aa" },
+                { "name": "veth1", "mac": "bb:bb:bb:bb:bb:bb" },
+                { "name": "eth0", "mac": "02:42:0a:c8:00:02", "sandbox": "/run/x/ns" }
+            ],
+            "ips": [{ "address": "10.200.0.2/24", "gateway": "10.200.0.1", "interface": 2 }],
+        })
+    }
+
+    impl Exec for Fake {
+        fn exec(
+            &self,
+            plugin: &str,
+            command: CniCommand,
+            inv: &Invocation<'_>,
+            stdin: &[u8],
+        ) -> Result<Vec<u8>> {
+            let conf: Value = serde_json::from_slice(stdin).unwrap();
+            self.calls.borrow_mut().push((
+                plugin.to_owned(),
+                command,
+                inv.ifname.to_owned(),
+                conf.clone(),
+            ));
+            if self.fail == Some((plugin_static(plugin), command)) {
+                return Err(plugin_failure(
+                    plugin,
+                    command,
+                    Some(1),
+                    br#"{"code":7,"msg":"boom"}"#,
+                    b"",
+                ));
+            }
+            let out = match (plugin, command) {
+                (_, CniCommand::Del) => Value::Null,
+                ("loopback", _) => {
+                    json!({ "cniVersion": "1.0.0", "interfaces": [{ "name": "lo" }] })
+                }
+                ("bridge", _) => bridge_result(),
+                _ => conf["prevResult"].clone(),
+            };
+            Ok(if out.is_null() {
+                Vec::new()
+            } else {
+                serde_json::to_vec(&out).unwrap()
+            })
+        }
+    }
+
+    fn plugin_static(p: &str) -> &'static str {
+        match p {
+            "bridge" => "bridge",
+            "portmap" => "portmap",
+            "firewall" => "firewall",
+            _ => "other",
+        }
+    }
+
+    fn temp_state(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("strata-cni-unit-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn net(state: &Path) -> BridgeNetwork {
+        BridgeNetwork {
+            name: "strata-u".into(),
+            bridge: "strata-u".into(),
+            subnet: "10.200.0.0/24".into(),
+            ..BridgeNetwork::with_defaults(state)
+        }
+    }
+
+    fn web() -> PortMapping {
+        PortMapping {
+            host_ip: None,
+            host_port: 8080,
+            container_port: 80,
+            protocol: Protocol::Tcp,
+        }
+    }
+
+    #[test]
+    fn attach_runs_loopback_then_the_chain_in_order_with_prev_results() {
+        let state = temp_state("order");
+        let net = net(&state);
+        let fake = Fake::new(None);
+        let ns = NetNs::at(Path::new("/run/x/ns"));
+        let a = net.attach_with(&fake, "c1", &ns, &[web()]).unwrap();
+        assert_eq!(
+            fake.seen(),
+            [
+                "ADD loopback lo",
+                "ADD bridge eth0",
+                "ADD portmap eth0",
+                "ADD firewall eth0"
+            ]
+        );
+        assert_eq!(a.ip, "10.200.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!((a.prefix_len, a.mac.as_str()), (24, "02:42:0a:c8:00:02"));
+        assert_eq!(a.gateway, "10.200.0.1".parse::<IpAddr>().unwrap());
+
+        let calls = fake.calls.borrow();
+        let bridge = &calls[1].3;
+        assert_eq!(bridge["name"], "strata-u");
+        assert_eq!(bridge["cniVersion"], "1.0.0");
+        assert!(bridge.get("prevResult").is_none());
+        assert!(
+            bridge.get("runtimeConfig").is_none(),
+            "bridge declares no capability"
+        );
+        let portmap = &calls[2].3;
+        assert_eq!(portmap["prevResult"], bridge_result());
+        assert_eq!(
+            portmap["runtimeConfig"]["portMappings"],
+            json!([{ "hostPort": 8080, "containerPort": 80, "protocol": "tcp" }])
+        );
+        assert_eq!(calls[3].3["prevResult"], bridge_result());
+        drop(calls);
+        fs::remove_dir_all(&state).unwrap();
+    }
+
+    #[test]
+    fn detach_runs_the_chain_in_reverse_with_the_cached_result_and_ports() {
+        let state = temp_state("reverse");
+        let net = net(&state);
+        let ns = NetNs::at(Path::new("/run/x/ns"));
+        net.attach_with(&Fake::new(None), "c1", &ns, &[web()])
+            .unwrap();
+
+        let again = Fake::new(None);
+        let err = net.attach_with(&again, "c1", &ns, &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "network strata-u: container c1 is already attached (detach it first)"
+        );
+        assert!(again.seen().is_empty(), "no ADD, hence no rollback DEL");
+
+        let fake = Fake::new(None);
+        net.detach_with(&fake, "c1", &ns, &[]).unwrap();
+        assert_eq!(
+            fake.seen(),
+            ["DEL firewall eth0", "DEL portmap eth0", "DEL bridge eth0"]
+        );
+        for (_, _, _, conf) in fake.calls.borrow().iter() {
+            assert_eq!(conf["prevResult"], bridge_result());
+        }
+        assert_eq!(
+            fake.calls.borrow()[1].3["runtimeConfig"]["portMappings"][0]["hostPort"],
+            8080
+        );
+        assert!(!net.cache_path("c1").exists());
+
+        // Again, with the cache gone: still every plugin, no error.
+        let fake = Fake::new(None);
+        net.detach_with(&fake, "c1", &ns, &[]).unwrap();
+        assert_eq!(fake.seen().len(), 3);
+        fs::remove_dir_all(&state).unwrap();
+    }
+
+    #[test]
+    fn failed_add_is_rolled_back_in_reverse() {
+        let state = temp_state("rollback");
+        let net = net(&state);
+        let fake = Fake::new(Some(("firewall", CniCommand::Add)));
+        let ns = NetNs::at(Path::new("/run/x/ns"));
+        let err = net.attach_with(&fake, "c1", &ns, &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cni plugin firewall ADD failed (code 7): boom"
+        );
+        assert_eq!(
+            fake.seen(),
+            [
+                "ADD loopback lo",
+                "ADD bridge eth0",
+                "ADD portmap eth0",
+                "ADD firewall eth0",
+                "DEL firewall eth0",
+                "DEL portmap eth0",
+                "DEL bridge eth0"
+            ]
+        );
+        assert!(!net.cache_path("c1").exists());
+        let _ = fs::remove_dir_all(&state);
+    }
+
+    #[test]
+    fn detach_goes_on_past_a_failing_plugin_and_keeps_the_cache() {
+        let state = temp_state("partial");
+        let net = net(&state);
+        let ns = NetNs::at(Path::new("/run/x/ns"));
+        net.attach_with(&Fake::new(None), "c1", &ns, &[]).unwrap();
+        let fake = Fake::new(Some(("portmap", CniCommand::Del)));
+        let err = net.detach_with(&fake, "c1", &ns, &[]).unwrap_err();
+        assert_eq!(fake.seen().len(), 3);
+        assert!(
+            err.to_string()
+                .contains("detaching container c1: cni plugin portmap DEL failed"),
+            "{err}"
+        );
+        assert!(net.cache_path("c1").exists(), "kept for a retry");
+        fs::remove_dir_all(&state).unwrap();
+    }
+
+    #[test]
+    fn lost_cache_falls_back_on_ipam_leases_and_given_ports() {
+        let state = temp_state("ipam");
+        let net = net(&state);
+        let leases = net.ipam_dir.join("strata-u");
+        fs::create_dir_all(&leases).unwrap();
+        fs::write(leases.join("10.200.0.7"), "c9\r\neth0").unwrap();
+        fs::write(leases.join("10.200.0.8"), "other\r\neth0").unwrap();
+        fs::write(leases.join("last_reserved_ip.0"), "10.200.0.8").unwrap();
+        let fake = Fake::new(None);
+        let ns = NetNs::at(Path::new("/run/x/ns"));
+        net.detach_with(&fake, "c9", &ns, &[web()]).unwrap();
+        let calls = fake.calls.borrow();
+        assert_eq!(
+            calls[0].3["prevResult"]["ips"],
+            json!([{ "address": "10.200.0.7/24", "interface": 0 }])
+        );
+        assert_eq!(
+            calls[1].3["runtimeConfig"]["portMappings"][0]["hostPort"],
+            8080
+        );
+        drop(calls);
+        fs::remove_dir_all(&state).unwrap();
+    }
+
+    #[test]
+    fn a_missing_plugin_names_the_debian_package() {
+        let empty = temp_state("noplugins");
+        fs::create_dir_all(&empty).unwrap();
+        let ns = NetNs::at(Path::new("/run/x/ns"));
+        let err = setup_loopback(&empty, "c1", &ns).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cni plugin loopback not found in "),
+            "{err}"
+        );
+        assert!(
+            err.contains("install the Debian package `containernetworking-plugins`"),
+            "{err}"
+        );
+        fs::remove_dir_all(&empty).unwrap();
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_before_any_plugin_runs() {
+        let state = temp_state("badconf");
+        let ns = NetNs::at(Path::new("/run/x/ns"));
+        let fake = Fake::new(None);
+        let mut n = net(&state);
+        n.subnet = "10.200.0.0".into();
+        let err = n
+            .attach_with(&fake, "c1", &ns, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("subnet \"10.200.0.0\" is not an IPv4 CIDR"),
+            "{err}"
+        );
+        let mut n = net(&state);
+        n.bridge = "a-very-long-bridge-name".into();
+        assert!(n.attach_with(&fake, "c1", &ns, &[]).is_err());
+        let err = net(&state)
+            .attach_with(&fake, "../x", &ns, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid container id \"../x\""), "{err}");
+        let v6 = PortMapping {
+            host_ip: Some("::1".parse().unwrap()),
+            ..web()
+        };
+        let err = net(&state)
+            .attach_with(&fake, "c1", &ns, &[v6])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("IPv4-only"), "{err}");
+        assert!(fake.seen().is_empty());
+        let _ = fs::remove_dir_all(&state);
+    }
+
+    #[test]
+    fn host_port_zero_gets_distinct_free_ports() {
+        let any = PortMapping {
+            host_port: 0,
+            ..web()
+        };
+        let udp = PortMapping {
+            protocol: Protocol::Udp,
+            ..any
+        };
+        let out = resolve_ports(&[any, any, udp, web()]).unwrap();
+        assert!(out[0].host_port != 0 && out[1].host_port != 0 && out[2].host_port != 0);
+        assert_ne!(out[0].host_port, out[1].host_port);
+        assert_eq!(out[3].host_port, 8080);
+    }
+}
