@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use strata_host::containers::{
-    CreateRequest, ExecRequest, LogOptions, LogStream, MountRequest, NetworkMode, Phase, Settings,
+    CreateRequest, ExecRequest, LogOptions, LogStream, MountRequest, NetworkMode, Settings,
 };
 use strata_host::Host;
 use strata_oci::Timestamp;
@@ -187,7 +187,10 @@ pub fn run(host: &Host, args: &RunArgs) -> Result<ExitCode> {
     if args.detach {
         if let Err(e) = host.start_container(&c.record.id) {
             eprintln!("Error: {e}");
-            return Ok(ExitCode::from(RUN_FAILED));
+            if args.rm {
+                let _ = host.remove_container(&c.record.id, true);
+            }
+            return Ok(ExitCode::from(start_failure_code(&e.to_string())));
         }
         print(&format!("{}\n", c.record.id))?;
         return Ok(ExitCode::SUCCESS);
@@ -195,11 +198,42 @@ pub fn run(host: &Host, args: &RunArgs) -> Result<ExitCode> {
     let attached = host.attach(&c)?;
     if let Err(e) = host.start_container(&c.record.id) {
         eprintln!("Error: {e}");
-        return Ok(ExitCode::from(RUN_FAILED));
+        drop(attached);
+        if args.rm {
+            let _ = host.remove_container(&c.record.id, true);
+        }
+        return Ok(ExitCode::from(start_failure_code(&e.to_string())));
     }
     let code = follow_to_exit(host, &c.record.id)?;
     drop(attached);
+    if args.rm {
+        wait_removed(host, &c.record.id);
+    }
     Ok(ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)))
+}
+
+/// `run --rm` returns once the container is gone, as Docker's does.
+fn wait_removed(host: &Host, id: &str) {
+    for _ in 0..3000 {
+        if host.container(id).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Docker's `run` exit statuses when the container cannot start: 127 when the
+/// command does not exist, 126 when it cannot be invoked, 125 otherwise.
+fn start_failure_code(message: &str) -> u8 {
+    if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+    {
+        127
+    } else if message.contains("permission denied") {
+        126
+    } else {
+        RUN_FAILED
+    }
 }
 
 /// Prints the container's output until it exits; returns its exit code.
@@ -259,6 +293,9 @@ pub fn start(host: &Host, args: &StartArgs) -> Result<ExitCode> {
         host.start_container(name)?;
         let code = follow_to_exit(host, &c.record.id)?;
         drop(attached);
+        if c.record.settings.auto_remove {
+            wait_removed(host, &c.record.id);
+        }
         return Ok(ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)));
     }
     each(&args.containers, |n| {
@@ -417,16 +454,4 @@ pub fn monitor(host: &Host, args: &MonitorArgs) -> Result<ExitCode> {
     let _ = rustix::process::setsid();
     host.monitor_container(&args.id)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Polls until `phase` holds (for callers that need to see a transition).
-#[allow(dead_code)]
-fn until(host: &Host, id: &str, phase: Phase) -> Result<()> {
-    for _ in 0..2000 {
-        if host.container(id)?.phase() == phase {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    bail!("container {id} did not reach {}", phase.as_str())
 }

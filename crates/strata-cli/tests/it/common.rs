@@ -73,6 +73,20 @@ impl Strata {
             .to_owned()
     }
 
+    /// A store with `busybox:latest` (`None` when busybox-static is missing).
+    pub fn with_busybox() -> Option<Strata> {
+        let s = Strata::new();
+        let rootfs = busybox_rootfs(s.dir.path())?;
+        s.ok(&[
+            "import",
+            "-c",
+            r#"CMD ["sh"]"#,
+            rootfs.to_str().unwrap(),
+            "busybox:latest",
+        ]);
+        Some(s)
+    }
+
     /// `system check` passes.
     pub fn assert_consistent(&self) {
         let out = self.run(&["system", "check"]);
@@ -82,6 +96,27 @@ impl Strata {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+impl Drop for Strata {
+    /// Containers hold mounts, network namespaces and iptables rules outside the
+    /// temp dir: remove them all before the directory goes.
+    fn drop(&mut self) {
+        if !self.root().join("containers").is_dir() {
+            return;
+        }
+        if let Ok(out) = self.cmd(&["ps", "-aq", "--no-trunc"]).output() {
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            if !ids.is_empty() {
+                let mut args = vec!["rm", "-f"];
+                args.extend(ids.iter().map(String::as_str));
+                let _ = self.cmd(&args).output();
+            }
+        }
     }
 }
 
@@ -104,10 +139,20 @@ pub fn busybox_rootfs(dir: &Path) -> Option<PathBuf> {
     fs::create_dir_all(root.join("bin")).unwrap();
     fs::create_dir_all(root.join("etc")).unwrap();
     fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "ls", "cat", "echo", "id", "stat"] {
-        symlink("busybox", root.join("bin").join(applet)).unwrap();
+    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            symlink("busybox", root.join("bin").join(applet)).unwrap();
+        }
     }
-    fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-    fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+    for d in ["tmp", "root", "home", "proc", "sys", "dev"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
     Some(root)
 }

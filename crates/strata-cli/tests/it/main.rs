@@ -4,6 +4,7 @@
 
 mod archive;
 mod common;
+mod containers;
 mod crash;
 mod golden;
 mod hostile;

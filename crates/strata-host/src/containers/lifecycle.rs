@@ -85,13 +85,11 @@ impl Host {
         self.wait_container(key, Some(Duration::from_secs(30)))
     }
 
-    /// `restart`: stop, then start.
+    /// `restart`: stop, then start. (Docker counts only restart-policy restarts
+    /// in `RestartCount`; a manual restart leaves it alone.)
     pub fn restart_container(&self, key: &str, timeout: Option<u32>) -> Result<Container> {
         let c = self.stop_container(key, timeout)?;
-        let mut record = c.record.clone();
-        record.restart_count += 1;
-        self.save_record(&record)?;
-        self.start_container(&record.id)
+        self.start_container(&c.record.id)
     }
 
     /// `rm [-f]`: refuses a running container unless forced (then kills it).

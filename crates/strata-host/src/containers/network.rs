@@ -94,8 +94,20 @@ impl Host {
     }
 
     /// Undoes `setup_network` (idempotent): detaches from the bridge, removes
-    /// the namespace, forgets the address.
+    /// the namespace, forgets the address in the record.
     pub(crate) fn teardown_network(&self, record: &ContainerRecord) -> Result<()> {
+        self.detach_network(record)?;
+        if record.network.is_some() {
+            let mut r = record.clone();
+            r.network = None;
+            self.save_record(&r)?;
+        }
+        Ok(())
+    }
+
+    /// Detaches from the bridge and removes the namespace; touches no record
+    /// (the container may be gone already).
+    pub(crate) fn detach_network(&self, record: &ContainerRecord) -> Result<()> {
         if record.settings.network == NetworkMode::Host {
             return Ok(());
         }
@@ -111,11 +123,6 @@ impl Host {
                 self.bridge().detach(&record.id, &netns, &ports)?;
             }
             netns.remove()?;
-        }
-        if record.network.is_some() {
-            let mut r = record.clone();
-            r.network = None;
-            self.save_record(&r)?;
         }
         Ok(())
     }

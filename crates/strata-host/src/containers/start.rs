@@ -241,29 +241,41 @@ impl Host {
         cleanup
     }
 
-    /// After the container's exit: network, mounts, and `--rm`.
+    /// After the container's exit: mounts, network, and `--rm`.
     fn container_exited(&self, id: &str) -> Result<()> {
         let c = self.container(id)?;
-        {
+        if !c.record.settings.auto_remove {
             let _lock = self.lock_container(&c)?;
-            self.cleanup_run(&c)?;
+            return self.cleanup_run(&c);
         }
-        if c.record.settings.auto_remove {
-            // Attached clients hold this lock shared until they have read the
-            // exit code; removal waits for them.
-            let _attached = lock::lock(&c.path("attach.lock"), LockMode::Exclusive)?;
-            self.remove_container(id, true)?;
-        }
-        Ok(())
+        // Attached clients hold this lock shared until they have read the exit
+        // code; removal waits for them. The container disappears first (its
+        // directory renamed away), the slower network teardown follows, so
+        // `run --rm` returns as soon as the container is gone.
+        let _attached = lock::lock(&c.path("attach.lock"), LockMode::Exclusive)?;
+        let _lock = self.lock_container(&c)?;
+        self.unmount_rootfs(&c.dir)?;
+        let aside = self
+            .store
+            .paths()
+            .trash()
+            .join(fsutil::unique_name("container-"));
+        fs::create_dir_all(self.store.paths().trash())
+            .map_err(Error::io("create", self.store.paths().trash()))?;
+        fs::rename(&c.dir, &aside).map_err(Error::io("rename", &c.dir))?;
+        let detached = self.detach_network(&c.record);
+        fs::remove_dir_all(&aside).map_err(Error::io("remove", &aside))?;
+        detached
     }
 
     /// Undoes what `start` set up for a run: the runtime's container, the
     /// network, the root file system mount. Idempotent.
     pub(crate) fn cleanup_run(&self, c: &Container) -> Result<()> {
-        if let Ok(rt) =
-            strata_runtime::runc::Runtime::new(&c.record.settings.runtime, &self.runtime_root())
-        {
-            if c.phase() != Phase::Running {
+        // A container that never ran has nothing in the runtime to delete.
+        if c.state.is_some() && c.phase() != Phase::Running {
+            if let Ok(rt) =
+                strata_runtime::runc::Runtime::new(&c.record.settings.runtime, &self.runtime_root())
+            {
                 rt.delete(&c.record.id)?;
             }
         }

@@ -2,16 +2,13 @@
 //! tells a runtime to run a network configuration list.
 //!
 //! The chain is `bridge` (veth pair into `bridge`, gateway address on it,
-//! masquerade for the subnet, hairpin; addresses from `host-local`), then
+//! hairpin; addresses from `host-local`), then, only when ports are published,
 //! `portmap` (DNAT for published ports, SNAT for localhost and hairpin
-//! traffic), then `firewall` (accepts the container's forwarded traffic in a
-//! `CNI-FORWARD` chain: dockerd sets the `FORWARD` policy to DROP, and with
-//! `br_netfilter` loaded even bridged container-to-container traffic passes
-//! through it).
+//! traffic). Outbound NAT and FORWARD acceptance are bridge-wide rules set once
+//! per boot (`rules`), not per container: that is what keeps a start fast.
 //!
 //! The final ADD result is cached per container under `cache_dir`, because
-//! DEL needs it as `prevResult` (the firewall plugin removes nothing without
-//! it) and portmap needs the port list again.
+//! DEL needs it as `prevResult` and portmap needs the port list again.
 
 mod chain;
 
@@ -92,6 +89,23 @@ impl BridgeNetwork {
 
     /// The network configuration list (CNI spec, "Network Configuration Lists").
     pub fn conflist(&self) -> Value {
+        self.conflist_for(true)
+    }
+
+    /// The list for one container: without published ports the `portmap`
+    /// plugin has nothing to do, and leaving it out saves a plugin run (a Go
+    /// binary's start-up, about a third of an attach) on both ADD and DEL.
+    fn conflist_for(&self, with_ports: bool) -> Value {
+        let mut list = self.full_conflist();
+        if !with_ports {
+            if let Some(plugins) = list.get_mut("plugins").and_then(Value::as_array_mut) {
+                plugins.retain(|p| p.get("type").and_then(Value::as_str) != Some("portmap"));
+            }
+        }
+        list
+    }
+
+    fn full_conflist(&self) -> Value {
         json!({
             "cniVersion": CNI_VERSION,
             "name": self.name,
@@ -100,7 +114,8 @@ impl BridgeNetwork {
                     "type": "bridge",
                     "bridge": self.bridge,
                     "isGateway": true,
-                    "ipMasq": true,
+                    // Bridge-wide instead: see `rules`.
+                    "ipMasq": false,
                     "hairpinMode": true,
                     "ipam": {
                         "type": "host-local",
@@ -116,7 +131,6 @@ impl BridgeNetwork {
                     // which the plugin sets on the bridge) and for hairpin.
                     "snat": true,
                 },
-                { "type": "firewall", "backend": "iptables" },
             ],
         })
     }
@@ -133,6 +147,7 @@ impl BridgeNetwork {
         netns: &NetNs,
         ports: &[PortMapping],
     ) -> Result<Attachment> {
+        super::rules::ensure(&self.bridge, &self.subnet)?;
         self.attach_with(&Plugins::new(&self.cni_bin_dir), container_id, netns, ports)
     }
 
@@ -172,7 +187,7 @@ impl BridgeNetwork {
             netns: netns.path(),
             ifname: IFNAME,
         };
-        let list = self.conflist();
+        let list = self.conflist_for(!ports.is_empty());
         let runtime = runtime_config(&ports);
         let result = add_list(exec, &list, &runtime, &inv)?;
 
@@ -232,9 +247,12 @@ impl BridgeNetwork {
             netns: netns.path(),
             ifname: IFNAME,
         };
+        // The cache says whether the ADD ran portmap; without a cache, run it
+        // to clean up whatever a lost ADD may have left.
+        let with_ports = !(cache.is_some() && mappings.is_empty());
         let errors = del_list(
             exec,
-            &self.conflist(),
+            &self.conflist_for(with_ports),
             &runtime_config(&mappings),
             &inv,
             prev.as_ref(),
@@ -670,12 +688,7 @@ mod tests {
         let a = net.attach_with(&fake, "c1", &ns, &[web()]).unwrap();
         assert_eq!(
             fake.seen(),
-            [
-                "ADD loopback lo",
-                "ADD bridge eth0",
-                "ADD portmap eth0",
-                "ADD firewall eth0"
-            ]
+            ["ADD loopback lo", "ADD bridge eth0", "ADD portmap eth0"]
         );
         assert_eq!(a.ip, "10.200.0.2".parse::<IpAddr>().unwrap());
         assert_eq!((a.prefix_len, a.mac.as_str()), (24, "02:42:0a:c8:00:02"));
@@ -696,7 +709,6 @@ mod tests {
             portmap["runtimeConfig"]["portMappings"],
             json!([{ "hostPort": 8080, "containerPort": 80, "protocol": "tcp" }])
         );
-        assert_eq!(calls[3].3["prevResult"], bridge_result());
         drop(calls);
         fs::remove_dir_all(&state).unwrap();
     }
@@ -719,15 +731,12 @@ mod tests {
 
         let fake = Fake::new(None);
         net.detach_with(&fake, "c1", &ns, &[]).unwrap();
-        assert_eq!(
-            fake.seen(),
-            ["DEL firewall eth0", "DEL portmap eth0", "DEL bridge eth0"]
-        );
+        assert_eq!(fake.seen(), ["DEL portmap eth0", "DEL bridge eth0"]);
         for (_, _, _, conf) in fake.calls.borrow().iter() {
             assert_eq!(conf["prevResult"], bridge_result());
         }
         assert_eq!(
-            fake.calls.borrow()[1].3["runtimeConfig"]["portMappings"][0]["hostPort"],
+            fake.calls.borrow()[0].3["runtimeConfig"]["portMappings"][0]["hostPort"],
             8080
         );
         assert!(!net.cache_path("c1").exists());
@@ -735,7 +744,7 @@ mod tests {
         // Again, with the cache gone: still every plugin, no error.
         let fake = Fake::new(None);
         net.detach_with(&fake, "c1", &ns, &[]).unwrap();
-        assert_eq!(fake.seen().len(), 3);
+        assert_eq!(fake.seen().len(), 2);
         fs::remove_dir_all(&state).unwrap();
     }
 
@@ -743,12 +752,12 @@ mod tests {
     fn failed_add_is_rolled_back_in_reverse() {
         let state = temp_state("rollback");
         let net = net(&state);
-        let fake = Fake::new(Some(("firewall", CniCommand::Add)));
+        let fake = Fake::new(Some(("portmap", CniCommand::Add)));
         let ns = NetNs::at(Path::new("/run/x/ns"));
-        let err = net.attach_with(&fake, "c1", &ns, &[]).unwrap_err();
+        let err = net.attach_with(&fake, "c1", &ns, &[web()]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "cni plugin firewall ADD failed (code 7): boom"
+            "cni plugin portmap ADD failed (code 7): boom"
         );
         assert_eq!(
             fake.seen(),
@@ -756,8 +765,6 @@ mod tests {
                 "ADD loopback lo",
                 "ADD bridge eth0",
                 "ADD portmap eth0",
-                "ADD firewall eth0",
-                "DEL firewall eth0",
                 "DEL portmap eth0",
                 "DEL bridge eth0"
             ]
@@ -771,10 +778,15 @@ mod tests {
         let state = temp_state("partial");
         let net = net(&state);
         let ns = NetNs::at(Path::new("/run/x/ns"));
-        net.attach_with(&Fake::new(None), "c1", &ns, &[]).unwrap();
+        net.attach_with(&Fake::new(None), "c1", &ns, &[web()])
+            .unwrap();
         let fake = Fake::new(Some(("portmap", CniCommand::Del)));
         let err = net.detach_with(&fake, "c1", &ns, &[]).unwrap_err();
-        assert_eq!(fake.seen().len(), 3);
+        assert_eq!(
+            fake.seen(),
+            ["DEL portmap eth0", "DEL bridge eth0"],
+            "goes on past it"
+        );
         assert!(
             err.to_string()
                 .contains("detaching container c1: cni plugin portmap DEL failed"),
@@ -801,8 +813,9 @@ mod tests {
             calls[0].3["prevResult"]["ips"],
             json!([{ "address": "10.200.0.7/24", "interface": 0 }])
         );
+        // DEL runs in reverse: portmap (with the given ports) before bridge.
         assert_eq!(
-            calls[1].3["runtimeConfig"]["portMappings"][0]["hostPort"],
+            calls[0].3["runtimeConfig"]["portMappings"][0]["hostPort"],
             8080
         );
         drop(calls);

@@ -10,6 +10,7 @@
 
 mod cni;
 mod netns;
+pub mod rules;
 
 use std::fmt;
 use std::io;
@@ -89,6 +90,14 @@ pub enum Error {
         command: &'static str,
         /// The underlying error.
         source: io::Error,
+    },
+    /// A bridge-wide iptables rule could not be set (see `rules`).
+    #[error("iptables {command}: {message}")]
+    Iptables {
+        /// The arguments.
+        command: String,
+        /// What went wrong.
+        message: String,
     },
     /// A CNI plugin ran and reported failure.
     #[error("cni plugin {plugin} {command} failed (code {code}): {message}")]

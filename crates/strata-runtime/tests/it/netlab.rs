@@ -299,6 +299,7 @@ impl Drop for Lab {
         let _ = Command::new(sbin("ip"))
             .args(["link", "del", &self.net.bridge])
             .output();
+        let _ = strata_runtime::network::rules::remove(&self.net.bridge, &self.net.subnet);
         // NetNs::create made the directory a (shared) mount point, as ip-netns does.
         let _ = rustix::mount::unmount(&self.netns_dir, rustix::mount::UnmountFlags::DETACH);
         let _ = std::fs::remove_dir_all(&self.dir);
