@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod caps;
+pub mod console;
 mod error;
 pub mod monitor;
 pub mod network;

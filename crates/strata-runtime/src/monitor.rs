@@ -6,7 +6,7 @@
 //! runtime's container.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -14,8 +14,15 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use strata_oci::Timestamp;
 
+use crate::console::ConsoleSocket;
 use crate::error::{Error, Result};
 use crate::runc::{runtime_message, Runtime};
+
+mod streams;
+
+#[cfg(test)]
+use streams::MAX_LINE;
+use streams::{pump, Attach, Input};
 
 /// Everything the monitor needs, written by the host into the container directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,6 +41,16 @@ pub struct MonitorConfig {
     pub state: PathBuf,
     /// The container's cgroup path (as in the spec), for OOM accounting.
     pub cgroups_path: String,
+    /// The container has a terminal (`-t`).
+    #[serde(default)]
+    pub tty: bool,
+    /// The container's stdin is open (`-i`).
+    #[serde(default)]
+    pub stdin: bool,
+    /// The unix socket attached clients connect to.
+    pub attach: PathBuf,
+    /// The unix socket the runtime sends a terminal's pty master to.
+    pub console: PathBuf,
 }
 
 /// Lifecycle of a container as the monitor records it.
@@ -104,42 +121,6 @@ pub struct LogLine {
     pub time: String,
 }
 
-/// Lines longer than this are split, as Docker's json-file driver does.
-const MAX_LINE: usize = 16 * 1024;
-
-fn pump(mut from: impl Read, stream: &'static str, log: &Arc<Mutex<File>>) {
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut line: Vec<u8> = Vec::new();
-    let emit = |bytes: &[u8]| {
-        let entry = LogLine {
-            log: String::from_utf8_lossy(bytes).into_owned(),
-            stream: stream.to_owned(),
-            time: Timestamp::now().to_rfc3339(),
-        };
-        if let (Ok(mut json), Ok(mut f)) = (serde_json::to_vec(&entry), log.lock()) {
-            json.push(b'\n');
-            // A full disk loses log lines, never the container.
-            let _ = f.write_all(&json);
-        }
-    };
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        for &b in &buf[..n] {
-            line.push(b);
-            if b == b'\n' || line.len() >= MAX_LINE {
-                emit(&line);
-                line.clear();
-            }
-        }
-    }
-    if !line.is_empty() {
-        emit(&line);
-    }
-}
-
 /// Reads whether the kernel OOM-killed a process in the cgroup (v1 or v2).
 fn oom_killed(cgroups_path: &str) -> bool {
     let rel = cgroups_path.trim_start_matches('/');
@@ -200,22 +181,58 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
     let log = Arc::new(Mutex::new(log));
     let (out_r, out_w) = io::pipe().map_err(Error::io("pipe", &cfg.bundle))?;
     let (err_r, err_w) = io::pipe().map_err(Error::io("pipe", &cfg.bundle))?;
+    let (stdin_r, stdin_w) = match cfg.stdin && !cfg.tty {
+        true => {
+            let (r, w) = io::pipe().map_err(Error::io("pipe", &cfg.bundle))?;
+            (Some(r), Some(w))
+        }
+        false => (None, None),
+    };
+    let console = match cfg.tty {
+        true => Some(ConsoleSocket::bind(&cfg.console)?),
+        false => None,
+    };
     let pid_file = cfg.bundle.join("init.pid");
     let runtime_log = cfg.bundle.join("runtime.log");
-    let created = runtime
-        .command()
+    let mut create = runtime.command();
+    create
         .arg("--log")
         .arg(&runtime_log)
         .args(["create", "--bundle"])
         .arg(&cfg.bundle)
         .arg("--pid-file")
-        .arg(&pid_file)
+        .arg(&pid_file);
+    if let Some(c) = &console {
+        create.arg("--console-socket").arg(c.path());
+    }
+    let mut child = create
         .arg(&cfg.id)
-        .stdin(Stdio::null())
+        .stdin(stdin_r.map_or_else(Stdio::null, Stdio::from))
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w))
-        .status()
+        .spawn()
         .map_err(Error::io("run", runtime.binary()))?;
+    // The command holds our copies of the pipes' write ends: without dropping
+    // it, the pumps would never see the end of the container's output.
+    drop(create);
+    let master = match &console {
+        Some(c) => match c.receive_master_while(|| matches!(child.try_wait(), Ok(None))) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                let _ = child.wait();
+                let message = fs::read_to_string(&runtime_log).unwrap_or_default();
+                let _ = runtime.delete(&cfg.id);
+                let why = if message.trim().is_empty() {
+                    e.to_string()
+                } else {
+                    runtime_message(&message)
+                };
+                return fail(state, why);
+            }
+        },
+        None => None,
+    };
+    let created = child.wait().map_err(Error::io("run", runtime.binary()))?;
     let pumps = [
         std::thread::spawn({
             let log = Arc::clone(&log);
@@ -226,7 +243,19 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
             move || pump(err_r, "stderr", &log)
         }),
     ];
+    let input = match (&master, stdin_w) {
+        (Some(m), _) => match m.try_clone() {
+            Ok(fd) => Input::Tty(File::from(fd)),
+            Err(_) => Input::None,
+        },
+        (None, Some(w)) => Input::Pipe(Some(w)),
+        (None, None) => Input::None,
+    };
+    let attach = Attach::new(&cfg.attach, input);
+    let server = attach.serve().ok();
+    let relay = master.map(|m| attach.relay_tty(m, Arc::clone(&log)));
     if !created.success() {
+        attach.close(server);
         let message = fs::read_to_string(&runtime_log).unwrap_or_default();
         let _ = runtime.delete(&cfg.id);
         return fail(state, runtime_message(&message));
@@ -237,6 +266,7 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
     {
         Some(p) => p,
         None => {
+            attach.close(server);
             let _ = runtime.delete(&cfg.id);
             return fail(state, "the runtime wrote no init PID".to_owned());
         }
@@ -244,6 +274,7 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
     state.pid = Some(pid);
     state.started_at = Some(Timestamp::now().to_rfc3339());
     if let Err(e) = runtime.start(&cfg.id) {
+        attach.close(server);
         let _ = runtime.delete(&cfg.id);
         return fail(state, e.to_string());
     }
@@ -259,9 +290,10 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
             Err(_) => break 255,
         }
     };
-    for p in pumps {
+    for p in pumps.into_iter().chain(relay) {
         let _ = p.join();
     }
+    attach.close(server);
     state.oom_killed = oom_killed(&cfg.cgroups_path);
     state.exit_code = Some(code);
     state.finished_at = Some(Timestamp::now().to_rfc3339());

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use strata_host::containers::{
-    CreateRequest, ExecRequest, LogOptions, LogStream, MountRequest, NetworkMode, Settings,
+    Container, CreateRequest, ExecRequest, LogOptions, LogStream, MountRequest, NetworkMode,
+    Settings,
 };
 use strata_host::Host;
 use strata_oci::Timestamp;
 
+use super::terminal;
 use super::util::{confirm, print};
 use crate::cli::{
     ContainerPruneArgs, ExecArgs, KillArgs, LogsArgs, MonitorArgs, RmArgs, RunArgs, StartArgs,
@@ -98,9 +100,6 @@ fn mounts(args: &RunArgs) -> Result<Vec<MountRequest>> {
 }
 
 fn settings(args: &RunArgs) -> Result<Settings> {
-    if args.tty {
-        bail!("pseudo-terminals (-t) are not supported yet: run without -t (output is still streamed)");
-    }
     let network = match args.network.as_str() {
         "bridge" | "default" => NetworkMode::Bridge,
         "host" => NetworkMode::Host,
@@ -204,12 +203,35 @@ pub fn run(host: &Host, args: &RunArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::from(start_failure_code(&e.to_string())));
     }
-    let code = follow_to_exit(host, &c.record.id)?;
+    let code = session(host, &c, args.interactive, args.tty)?;
     drop(attached);
     if args.rm {
         wait_removed(host, &c.record.id);
     }
     Ok(ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)))
+}
+
+/// An attached run to its end: output (from the terminal, or from the log),
+/// stdin when interactive; returns the exit code.
+fn session(host: &Host, c: &Container, interactive: bool, tty: bool) -> Result<i32> {
+    if !interactive && !tty {
+        return follow_to_exit(host, &c.record.id);
+    }
+    // Raw before anything is shown: a terminal's output already has its \r\n.
+    let raw = tty.then(terminal::RawMode::enter);
+    let Some(stream) = host.attach_stream(c)? else {
+        // Gone before we could attach: everything it wrote is in the log.
+        return follow_to_exit(host, &c.record.id);
+    };
+    terminal::attach(stream, interactive, tty)?;
+    let code = if tty {
+        let done = host.wait_container(&c.record.id, None)?;
+        done.state.and_then(|s| s.exit_code).unwrap_or(0)
+    } else {
+        follow_to_exit(host, &c.record.id)?
+    };
+    drop(raw);
+    Ok(code)
 }
 
 /// `run --rm` returns once the container is gone, as Docker's does.
@@ -291,7 +313,8 @@ pub fn start(host: &Host, args: &StartArgs) -> Result<ExitCode> {
         let c = host.container(name)?;
         let attached = host.attach(&c)?;
         host.start_container(name)?;
-        let code = follow_to_exit(host, &c.record.id)?;
+        let s = &c.record.settings;
+        let code = session(host, &c, s.interactive, s.tty)?;
         drop(attached);
         if c.record.settings.auto_remove {
             wait_removed(host, &c.record.id);
@@ -409,19 +432,23 @@ pub fn logs(host: &Host, args: &LogsArgs) -> Result<ExitCode> {
 
 /// `exec`: exits with the command's code.
 pub fn exec(host: &Host, args: &ExecArgs) -> Result<ExitCode> {
-    if args.tty {
-        bail!("pseudo-terminals (-t) are not supported yet: run without -t");
-    }
-    let code = host.exec_container(
-        &args.container,
-        &ExecRequest {
-            cmd: args.command.clone(),
-            env: args.env.clone(),
-            user: args.user.clone(),
-            workdir: args.workdir.clone(),
-            detach: args.detach,
-        },
-    )?;
+    let req = ExecRequest {
+        cmd: args.command.clone(),
+        env: args.env.clone(),
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        detach: args.detach,
+        tty: args.tty,
+    };
+    let code = if args.tty && !args.detach {
+        let t = host.exec_container_tty(&args.container, &req)?;
+        let raw = terminal::RawMode::enter();
+        terminal::relay(t.master.try_clone()?, args.interactive)?;
+        drop(raw);
+        t.wait()?
+    } else {
+        host.exec_container(&args.container, &req)?
+    };
     Ok(ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)))
 }
 

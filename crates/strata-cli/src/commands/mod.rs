@@ -5,6 +5,7 @@ mod containers;
 mod images;
 mod inspect;
 mod system;
+mod terminal;
 mod top;
 mod util;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::common::Strata;
 
 /// A store with busybox, when this machine can run containers.
-fn setup() -> Option<Strata> {
+pub(crate) fn setup() -> Option<Strata> {
     if !rustix::process::geteuid().is_root() {
         eprintln!("skipping: containers need root");
         return None;
@@ -18,11 +18,11 @@ fn setup() -> Option<Strata> {
     Strata::with_busybox()
 }
 
-fn code(out: &std::process::Output) -> i32 {
+pub(crate) fn code(out: &std::process::Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

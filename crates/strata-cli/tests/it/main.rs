@@ -10,3 +10,4 @@ mod golden;
 mod hostile;
 mod images;
 mod interop;
+mod terminal;

@@ -26,12 +26,58 @@ pub struct ExecRequest {
     pub workdir: Option<String>,
     /// `-d`: do not wait.
     pub detach: bool,
+    /// `-t`: a terminal (use [`Host::exec_container_tty`]).
+    pub tty: bool,
+}
+
+/// A process running in a container on its own terminal: the caller relays
+/// `master`, then [`TtyExec::wait`]s.
+#[derive(Debug)]
+pub struct TtyExec {
+    /// The pty master of the process's terminal.
+    pub master: std::os::fd::OwnedFd,
+    pid: rustix::process::Pid,
+}
+
+impl TtyExec {
+    /// Waits for the process (this process became its subreaper); returns its
+    /// exit code.
+    pub fn wait(self) -> Result<i32> {
+        loop {
+            match rustix::process::waitpid(Some(self.pid), rustix::process::WaitOptions::empty()) {
+                Ok(Some((_, st))) => {
+                    return Ok(match (st.exit_status(), st.terminating_signal()) {
+                        (Some(code), _) => code,
+                        (None, Some(sig)) => 128 + sig,
+                        _ => 255,
+                    })
+                }
+                Ok(None) | Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(Error::io("wait for", "exec process")(e.into())),
+            }
+        }
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        _ => 255,
+    }
 }
 
 impl Host {
-    /// Runs a process in the container with this process's stdio; returns its
-    /// exit code (0 when detached).
-    pub fn exec_container(&self, key: &str, req: &ExecRequest) -> Result<i32> {
+    /// Writes the exec'd process's spec (the container's, with the request's
+    /// changes) to a file in the bundle.
+    fn exec_process(
+        &self,
+        key: &str,
+        req: &ExecRequest,
+    ) -> Result<(super::Container, std::path::PathBuf)> {
         let c = self.container(key)?;
         if c.phase() != Phase::Running {
             return Err(Error::Conflict(format!(
@@ -48,13 +94,16 @@ impl Host {
             .map_err(|e| Error::Archive(format!("{}: {e}", spec_path.display())))?;
         let mut process = spec.process;
         process.args = req.cmd.clone();
-        process.terminal = false;
+        process.terminal = req.tty;
         for kv in &req.env {
             let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
             process
                 .env
                 .retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
             process.env.push(kv.clone());
+        }
+        if req.tty && !process.env.iter().any(|e| e.starts_with("TERM=")) {
+            process.env.push("TERM=xterm".to_owned());
         }
         if let Some(w) = &req.workdir {
             process.cwd = w.clone();
@@ -78,6 +127,13 @@ impl Host {
         let bytes = serde_json::to_vec(&process)
             .map_err(|e| Error::Archive(format!("encoding the exec process: {e}")))?;
         fs::write(&file, bytes).map_err(Error::io("write", &file))?;
+        Ok((c, file))
+    }
+
+    /// Runs a process in the container with this process's stdio; returns its
+    /// exit code (0 when detached).
+    pub fn exec_container(&self, key: &str, req: &ExecRequest) -> Result<i32> {
+        let (c, file) = self.exec_process(key, req)?;
         let rt = Runtime::new(&c.record.settings.runtime, &self.runtime_root())?;
         let mut cmd = rt.command();
         cmd.arg("exec").arg("--process").arg(&file);
@@ -90,16 +146,52 @@ impl Host {
         }
         let status = cmd.status().map_err(Error::io("run", rt.binary()));
         let _ = fs::remove_file(&file);
-        let status = status?;
-        Ok(
-            match (
-                status.code(),
-                std::os::unix::process::ExitStatusExt::signal(&status),
-            ) {
-                (Some(code), _) => code,
-                (None, Some(sig)) => 128 + sig,
-                _ => 255,
-            },
-        )
+        Ok(exit_code(status?))
+    }
+
+    /// Starts a process in the container on a new terminal. runc hands a
+    /// terminal over only when it detaches, so the process is waited for
+    /// directly: this process becomes a child subreaper.
+    pub fn exec_container_tty(&self, key: &str, req: &ExecRequest) -> Result<TtyExec> {
+        let req = ExecRequest {
+            tty: true,
+            ..req.clone()
+        };
+        let (c, file) = self.exec_process(key, &req)?;
+        let rt = Runtime::new(&c.record.settings.runtime, &self.runtime_root())?;
+        std::fs::create_dir_all(super::SOCKET_DIR)
+            .map_err(Error::io("create", super::SOCKET_DIR))?;
+        let tag = format!("exec-{}", std::process::id());
+        let console =
+            strata_runtime::console::ConsoleSocket::bind(&Self::socket_path(&c.record.id, &tag))?;
+        let pid_file = c.path("bundle").join(format!("{tag}.pid"));
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+            .map_err(|e| Error::io("become subreaper", &pid_file)(e.into()))?;
+        let mut child = rt
+            .command()
+            .args(["exec", "--detach", "--tty", "--console-socket"])
+            .arg(console.path())
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .arg("--process")
+            .arg(&file)
+            .arg(&c.record.id)
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(Error::io("run", rt.binary()))?;
+        let master = console.receive_master_while(|| matches!(child.try_wait(), Ok(None)));
+        let status = child.wait().map_err(Error::io("run", rt.binary()));
+        let _ = fs::remove_file(&file);
+        let master = master?;
+        if !status?.success() {
+            return Err(Error::Conflict(format!("exec in {} failed", c.record.id)));
+        }
+        let pid = fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+            .ok_or_else(|| Error::io("read", &pid_file)(std::io::Error::other("no exec PID")))?;
+        let _ = fs::remove_file(&pid_file);
+        Ok(TtyExec { master, pid })
     }
 }

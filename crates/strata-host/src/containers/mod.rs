@@ -32,7 +32,7 @@ use std::fs;
 use std::path::PathBuf;
 
 pub use create::CreateRequest;
-pub use exec::ExecRequest;
+pub use exec::{ExecRequest, TtyExec};
 pub use inspect::{ContainerInspect, ContainerSummary};
 pub use logs::{LogOptions, LogStream};
 pub use network::parse_publish;
@@ -40,11 +40,15 @@ pub use record::{
     Container, ContainerRecord, MountRequest, NetworkMode, NetworkState, Phase, PortBinding,
     Settings,
 };
+pub use strata_runtime::console;
 use strata_runtime::monitor::MonitorState;
 use strata_store::fsutil;
 
 use crate::error::{Error, Result};
 use crate::host::Host;
+
+/// Where monitors and exec put their unix sockets.
+pub(crate) const SOCKET_DIR: &str = "/run/strata/sock";
 
 impl Host {
     pub(crate) fn containers_dir(&self) -> PathBuf {
@@ -118,6 +122,38 @@ impl Host {
             &c.path("attach.lock"),
             strata_store::lock::LockMode::Shared,
         )?)
+    }
+
+    /// The container's attach socket. Unix socket paths are limited to 107
+    /// bytes, so sockets live in `/run/strata/sock`, not in the container's
+    /// (possibly deep) directory.
+    pub(crate) fn socket_path(id: &str, kind: &str) -> PathBuf {
+        PathBuf::from(SOCKET_DIR).join(format!("{id}.{kind}"))
+    }
+
+    /// Connects to the container's monitor: frames sent feed its stdin and
+    /// terminal size; with a tty, the stream carries the terminal's output
+    /// (what was written before connecting first). `None` when the container
+    /// exited before a client could connect: its output is in the log.
+    pub fn attach_stream(&self, c: &Container) -> Result<Option<std::os::unix::net::UnixStream>> {
+        let path = Self::socket_path(&c.record.id, "attach");
+        let state_path = c.path("state.json");
+        let mut last = None;
+        for _ in 0..500 {
+            match std::os::unix::net::UnixStream::connect(&path) {
+                Ok(s) => return Ok(Some(s)),
+                Err(e) => last = Some(e),
+            }
+            if MonitorState::load(&state_path)
+                .is_ok_and(|s| s.status == strata_runtime::monitor::Status::Exited)
+            {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Err(Error::io("connect to", path)(
+            last.unwrap_or_else(|| std::io::Error::other("no monitor")),
+        ))
     }
 
     /// Image targets that containers use, with one container using each: such

@@ -181,6 +181,10 @@ impl Host {
             log: c.path("log.json"),
             state: c.path("state.json"),
             cgroups_path: cgroups_path(&c.record.id),
+            tty: c.record.settings.tty,
+            stdin: c.record.settings.interactive,
+            attach: Self::socket_path(&c.record.id, "attach"),
+            console: Self::socket_path(&c.record.id, "console"),
         }
     }
 
@@ -192,6 +196,7 @@ impl Host {
             .map_err(|e| Error::Archive(format!("encoding the monitor config: {e}")))?;
         fsutil::write_atomic(&c.path("monitor.json"), &bytes)?;
         let _ = fs::remove_file(c.path("state.json"));
+        fs::create_dir_all(super::SOCKET_DIR).map_err(Error::io("create", super::SOCKET_DIR))?;
         let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
         Command::new(exe)
             .arg("--root")
@@ -236,6 +241,21 @@ impl Host {
         let cfg: MonitorConfig = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Archive(format!("monitor.json: {e}")))?;
         let run = strata_runtime::monitor::run(&cfg);
+        if let Err(e) = &run {
+            // Whatever failed, `start` (waiting for this state) must learn it.
+            let failed = MonitorState {
+                status: Status::Exited,
+                monitor_pid: std::process::id(),
+                pid: None,
+                started_at: None,
+                finished_at: Some(strata_oci::Timestamp::now().to_rfc3339()),
+                exit_code: Some(127),
+                oom_killed: false,
+                error: Some(e.to_string()),
+            };
+            let bytes = serde_json::to_vec(&failed).unwrap_or_default();
+            let _ = fsutil::write_atomic(&cfg.state, &bytes);
+        }
         let cleanup = self.container_exited(id);
         run?;
         cleanup
