@@ -14,6 +14,7 @@ packages=(
   zstd             # zstd CLI as an oracle for our zstd layers
   time             # /usr/bin/time -v for peak RSS in benchmarks
   xz-utils
+  bsdutils         # script(1): gives the terminal tests a pseudo-terminal
 )
 missing=()
 for p in "${packages[@]}"; do

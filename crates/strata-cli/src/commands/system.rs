@@ -4,8 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::{json, Value};
+use strata_host::containers::Phase;
+use strata_host::images::ContainerUsage;
 use strata_host::Host;
 
+use super::top::{ellipsis, status};
 use super::util::{id, print, since};
 use crate::cli::{CheckArgs, DfArgs};
 use crate::render::{human_size, human_size_with_precision, Format};
@@ -47,13 +50,30 @@ pub fn info(host: &Host) -> Result<ExitCode> {
 pub fn df(host: &Host, args: &DfArgs) -> Result<ExitCode> {
     let usage = host.disk_usage()?;
     let pct = |part: u64, whole: u64| (part * 100).checked_div(whole).unwrap_or(0);
-    let rows = vec![json!({
-        "Type": "Images",
-        "TotalCount": usage.images.len().to_string(),
-        "Active": usage.active.to_string(),
-        "Size": human_size(usage.layers_size),
-        "Reclaimable": format!("{} ({}%)", human_size(usage.reclaimable), pct(usage.reclaimable, usage.layers_size)),
-    })];
+    let running = |c: &&ContainerUsage| c.summary.phase == Phase::Running;
+    let containers_size: u64 = usage.containers.iter().map(|c| c.size).sum();
+    let stopped_size: u64 = usage
+        .containers
+        .iter()
+        .filter(|c| !running(c))
+        .map(|c| c.size)
+        .sum();
+    let rows = vec![
+        json!({
+            "Type": "Images",
+            "TotalCount": usage.images.len().to_string(),
+            "Active": usage.active.to_string(),
+            "Size": human_size(usage.layers_size),
+            "Reclaimable": format!("{} ({}%)", human_size(usage.reclaimable), pct(usage.reclaimable, usage.layers_size)),
+        }),
+        json!({
+            "Type": "Containers",
+            "TotalCount": usage.containers.len().to_string(),
+            "Active": usage.containers.iter().filter(running).count().to_string(),
+            "Size": human_size(containers_size),
+            "Reclaimable": format!("{} ({}%)", human_size(stopped_size), pct(stopped_size, containers_size)),
+        }),
+    ];
     let headers = json!({"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE"});
     let format = Format::parse(args.format.as_deref().unwrap_or(""))?
         .with_default_table("{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}");
@@ -96,6 +116,30 @@ pub fn df(host: &Host, args: &DfArgs) -> Result<ExitCode> {
     );
     print(&format!(
         "Images space usage:\n\n{}",
+        table.render_list(&items, &headers)?
+    ))?;
+    let items: Vec<Value> = usage
+        .containers
+        .iter()
+        .map(|c| {
+            let s = &c.summary;
+            json!({
+                "ID": &s.id[..12], "Image": s.image,
+                "Command": format!("\"{}\"", ellipsis(&s.command, 20)),
+                "LocalVolumes": "0", "Size": human_size(c.size),
+                "RunningFor": since(s.created), "Status": status(s), "Names": s.name,
+            })
+        })
+        .collect();
+    let headers = json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",
+        "Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES",
+    });
+    let table = Format::parse("")?.with_default_table(
+        "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
+    );
+    print(&format!(
+        "\nContainers space usage:\n\n{}",
         table.render_list(&items, &headers)?
     ))?;
     Ok(ExitCode::SUCCESS)

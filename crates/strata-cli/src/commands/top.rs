@@ -16,7 +16,7 @@ use crate::render::{human_duration, Format, TabWriter};
 const PS_TABLE: &str =
     "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
-fn ellipsis(s: &str, max: usize) -> String {
+pub(super) fn ellipsis(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
     }
@@ -26,7 +26,7 @@ fn ellipsis(s: &str, max: usize) -> String {
 }
 
 /// Docker's STATUS column.
-fn status(c: &ContainerSummary) -> String {
+pub(super) fn status(c: &ContainerSummary) -> String {
     let ago = |t: Option<Timestamp>| {
         let nanos = t.map_or(0, |t| {
             u64::try_from((Timestamp::now().0 - t.0).max(0)).unwrap_or(0)

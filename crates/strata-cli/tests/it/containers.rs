@@ -470,6 +470,29 @@ fn containers_from_one_image_are_isolated() {
 fn images_in_use_are_kept_and_errors_are_clear() {
     let Some(s) = setup() else { return };
     s.ok(&["create", "--name", "user", "busybox", "true"]);
+    s.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 5000 /dev/zero >/f",
+    ]);
+    let df = s.ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}}",
+    ]);
+    assert!(
+        df.contains("Images 1 1 ") && df.contains("Containers 2 0 5kB"),
+        "{df}"
+    );
+    assert!(s
+        .ok(&["system", "df", "-v"])
+        .contains("Containers space usage:"));
+    s.ok(&["rm", "writer"]);
     let err = s.fails(&["rmi", "busybox"]);
     assert!(
         err.contains("container") && err.contains("is using its referenced image"),

@@ -64,10 +64,8 @@ impl Host {
         let netns = NetNs::create(Path::new(NETNS_DIR), &record.id)?;
         let path = netns.path().display().to_string();
         let result = match mode {
-            NetworkMode::None => {
-                network::setup_loopback(&self.bridge().cni_bin_dir, &record.id, &netns)
-                    .map(|()| None)
-            }
+            // A new namespace has `lo` up and nothing else: Docker's `none`.
+            NetworkMode::None => Ok(None),
             _ => {
                 let ports: Vec<PortMapping> = record.settings.ports.iter().map(mapping).collect();
                 self.bridge().attach(&record.id, &netns, &ports).map(|a| {

@@ -11,4 +11,4 @@ pub use history::HistoryRow;
 pub use inspect::ImageInspect;
 pub use list::{ImageFilter, ImageSummary};
 pub use remove::{Removal, RemoveEvent};
-pub use usage::{DiskUsage, ImageUsage};
+pub use usage::{ContainerUsage, DiskUsage, ImageUsage};

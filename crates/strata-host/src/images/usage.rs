@@ -1,9 +1,12 @@
-//! `system df`: space used by images, shared layers counted once.
+//! `system df`: space used by images (shared layers counted once) and by
+//! containers' writable layers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 use strata_oci::{Digest, Reference, Timestamp};
 
+use crate::containers::ContainerSummary;
 use crate::error::Result;
 use crate::host::Host;
 
@@ -22,8 +25,17 @@ pub struct ImageUsage {
     pub shared_size: u64,
     /// Bytes only this image uses.
     pub unique_size: u64,
-    /// Containers using it (always 0 until containers exist).
+    /// Containers using it.
     pub containers: u64,
+}
+
+/// One container's share of the disk.
+#[derive(Debug, Clone)]
+pub struct ContainerUsage {
+    /// What `ps` shows of it.
+    pub summary: ContainerSummary,
+    /// Bytes in its writable layer (apparent sizes of its files).
+    pub size: u64,
 }
 
 /// Totals for `system df`.
@@ -37,6 +49,24 @@ pub struct DiskUsage {
     pub reclaimable: u64,
     /// Images used by at least one container.
     pub active: usize,
+    /// Per container, newest first.
+    pub containers: Vec<ContainerUsage>,
+}
+
+/// Apparent size of the files under `dir`, never following symlinks; what
+/// cannot be read counts as empty.
+fn tree_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 impl Host {
@@ -63,7 +93,35 @@ impl Host {
             per_image.push((image, layers));
         }
         let mut usage = DiskUsage::default();
+        let mut used_by: HashMap<Digest, u64> = HashMap::new();
+        let mut sizes = HashMap::new();
+        for c in self.containers()? {
+            *used_by.entry(c.record.image_target.clone()).or_default() += 1;
+            // The writable layer: overlay's upper dir, or the copied tree.
+            let upper = c.path("upper");
+            let tree = if upper.is_dir() {
+                upper
+            } else {
+                c.path("rootfs")
+            };
+            let size = tree_size(&tree);
+            sizes.insert(c.record.id.clone(), size);
+        }
+        usage.containers = self
+            .list_containers()?
+            .into_iter()
+            .map(|summary| ContainerUsage {
+                size: sizes.get(&summary.id).copied().unwrap_or(0),
+                summary,
+            })
+            .collect();
+        let mut active_layers = HashSet::new();
         for (image, layers) in per_image {
+            let containers = used_by.get(&image.target).copied().unwrap_or(0);
+            if containers > 0 {
+                usage.active += 1;
+                active_layers.extend(layers.iter().map(|l| l.chain_id.clone()));
+            }
             let size: u64 = layers.iter().map(|l| l.size).sum();
             let shared: u64 = layers
                 .iter()
@@ -77,11 +135,15 @@ impl Host {
                 size,
                 shared_size: shared,
                 unique_size: size - shared,
-                containers: 0,
+                containers,
             });
         }
         usage.layers_size = users.values().map(|(s, _)| s).sum();
-        usage.reclaimable = usage.layers_size;
+        usage.reclaimable = users
+            .iter()
+            .filter(|(chain, _)| !active_layers.contains(*chain))
+            .map(|(_, (s, _))| s)
+            .sum();
         usage.images.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(usage)
     }

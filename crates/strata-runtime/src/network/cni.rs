@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{Error, NetNs, PortMapping, Protocol, Result};
-use chain::{add_list, del_list, run, CniCommand, Exec, Invocation, Plugins};
+use chain::{add_list, del_list, CniCommand, Exec, Invocation, Plugins};
 
 /// The CNI spec version Strata speaks; Debian's plugins 1.1.1 support it.
 const CNI_VERSION: &str = "1.0.0";
@@ -181,7 +181,7 @@ impl BridgeNetwork {
             });
         }
 
-        loopback_up(exec, container_id, netns)?;
+        // `lo` is already up: NetNs::create does that for every namespace.
         let inv = Invocation {
             container_id,
             netns: netns.path(),
@@ -380,23 +380,6 @@ impl BridgeNetwork {
     }
 }
 
-/// Brings `lo` up in `netns` with the CNI `loopback` plugin: all a container
-/// started with `--network none` gets, and the first step of every attach.
-pub fn setup_loopback(cni_bin_dir: &Path, container_id: &str, netns: &NetNs) -> Result<()> {
-    validate_id(container_id)?;
-    loopback_up(&Plugins::new(cni_bin_dir), container_id, netns)
-}
-
-fn loopback_up(exec: &dyn Exec, container_id: &str, netns: &NetNs) -> Result<()> {
-    let conf = json!({ "cniVersion": CNI_VERSION, "name": "strata-loopback", "type": "loopback" });
-    let inv = Invocation {
-        container_id,
-        netns: netns.path(),
-        ifname: "lo",
-    };
-    run(exec, &conf, CniCommand::Add, &inv).map(|_| ())
-}
-
 fn validate_id(container_id: &str) -> Result<()> {
     validate_token("container id", container_id)
 }
@@ -567,6 +550,7 @@ fn attachment_from(result: &Value, ports: Vec<PortMapping>) -> Result<Attachment
 
 #[cfg(test)]
 mod tests {
+    use super::chain::run;
     use super::*;
     use chain::plugin_failure;
     use std::cell::RefCell;
@@ -631,9 +615,6 @@ mod tests {
             }
             let out = match (plugin, command) {
                 (_, CniCommand::Del) => Value::Null,
-                ("loopback", _) => {
-                    json!({ "cniVersion": "1.0.0", "interfaces": [{ "name": "lo" }] })
-                }
                 ("bridge", _) => bridge_result(),
                 _ => conf["prevResult"].clone(),
             };
@@ -680,22 +661,19 @@ mod tests {
     }
 
     #[test]
-    fn attach_runs_loopback_then_the_chain_in_order_with_prev_results() {
+    fn attach_runs_the_chain_in_order_with_prev_results() {
         let state = temp_state("order");
         let net = net(&state);
         let fake = Fake::new(None);
         let ns = NetNs::at(Path::new("/run/x/ns"));
         let a = net.attach_with(&fake, "c1", &ns, &[web()]).unwrap();
-        assert_eq!(
-            fake.seen(),
-            ["ADD loopback lo", "ADD bridge eth0", "ADD portmap eth0"]
-        );
+        assert_eq!(fake.seen(), ["ADD bridge eth0", "ADD portmap eth0"]);
         assert_eq!(a.ip, "10.200.0.2".parse::<IpAddr>().unwrap());
         assert_eq!((a.prefix_len, a.mac.as_str()), (24, "02:42:0a:c8:00:02"));
         assert_eq!(a.gateway, "10.200.0.1".parse::<IpAddr>().unwrap());
 
         let calls = fake.calls.borrow();
-        let bridge = &calls[1].3;
+        let bridge = &calls[0].3;
         assert_eq!(bridge["name"], "strata-u");
         assert_eq!(bridge["cniVersion"], "1.0.0");
         assert!(bridge.get("prevResult").is_none());
@@ -703,7 +681,7 @@ mod tests {
             bridge.get("runtimeConfig").is_none(),
             "bridge declares no capability"
         );
-        let portmap = &calls[2].3;
+        let portmap = &calls[1].3;
         assert_eq!(portmap["prevResult"], bridge_result());
         assert_eq!(
             portmap["runtimeConfig"]["portMappings"],
@@ -762,7 +740,6 @@ mod tests {
         assert_eq!(
             fake.seen(),
             [
-                "ADD loopback lo",
                 "ADD bridge eth0",
                 "ADD portmap eth0",
                 "DEL portmap eth0",
@@ -827,11 +804,16 @@ mod tests {
         let empty = temp_state("noplugins");
         fs::create_dir_all(&empty).unwrap();
         let ns = NetNs::at(Path::new("/run/x/ns"));
-        let err = setup_loopback(&empty, "c1", &ns).unwrap_err().to_string();
-        assert!(
-            err.starts_with("cni plugin loopback not found in "),
-            "{err}"
-        );
+        let conf = json!({ "cniVersion": CNI_VERSION, "name": "n", "type": "bridge" });
+        let inv = Invocation {
+            container_id: "c1",
+            netns: ns.path(),
+            ifname: IFNAME,
+        };
+        let err = run(&Plugins::new(&empty), &conf, CniCommand::Add, &inv)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("cni plugin bridge not found in "), "{err}");
         assert!(
             err.contains("install the Debian package `containernetworking-plugins`"),
             "{err}"

@@ -2,11 +2,11 @@
 //!
 //! The pieces:
 //! - [`NetNs`]: a named network namespace kept alive by a bind mount, like
-//!   `ip netns add` but under a directory Strata chooses.
+//!   `ip netns add` but under a directory Strata chooses, with `lo` up (all
+//!   `--network none` gets).
 //! - [`parse_publish`]: Docker's `-p/--publish` grammar into [`PortMapping`]s.
-//! - [`BridgeNetwork`]: runs the CNI plugin chain `bridge` (host-local IPAM),
-//!   `portmap`, `firewall` for a container, and the `loopback` plugin
-//!   ([`setup_loopback`], also used alone for `--network none`).
+//! - [`BridgeNetwork`]: runs the CNI plugin chain `bridge` (host-local IPAM)
+//!   and, with published ports, `portmap` for a container.
 
 mod cni;
 mod netns;
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use cni::{setup_loopback, Attachment, BridgeNetwork};
+pub use cni::{Attachment, BridgeNetwork};
 pub use netns::NetNs;
 
 /// The Debian package that ships the CNI plugins.

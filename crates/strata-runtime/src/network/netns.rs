@@ -179,8 +179,41 @@ fn make_shared_mount_point(dir: &Path) -> io::Result<()> {
 /// enters the new namespace and never leaves it.
 fn unshare_and_mount(target: &Path) -> std::result::Result<(), (&'static str, io::Error)> {
     unshare_net().map_err(|e| ("unshare(CLONE_NEWNET)", e))?;
+    loopback_up().map_err(|e| ("bring up lo", e))?;
     mount::mount_bind("/proc/thread-self/ns/net", target)
         .map_err(|e| ("bind-mount /proc/thread-self/ns/net", e.into()))
+}
+
+/// `struct ifreq` with the `ifr_flags` member of its union.
+#[repr(C)]
+struct IfReqFlags {
+    name: [u8; 16],
+    flags: i16,
+    _pad: [u8; 22],
+}
+
+const SIOCGIFFLAGS: rustix::ioctl::Opcode = 0x8913;
+const SIOCSIFFLAGS: rustix::ioctl::Opcode = 0x8914;
+const IFF_UP: i16 = 0x1;
+
+/// Sets `lo` up in this thread's (new) network namespace, as `ip link set lo
+/// up` does: what Docker gives `--network none`, and every other mode needs.
+#[allow(unsafe_code)]
+fn loopback_up() -> io::Result<()> {
+    use rustix::ioctl::{ioctl, Updater};
+    use rustix::net::{socket, AddressFamily, SocketType};
+    let sock = socket(AddressFamily::INET, SocketType::DGRAM, None)?;
+    let mut req = IfReqFlags {
+        name: *b"lo\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+        flags: 0,
+        _pad: [0; 22],
+    };
+    // SAFETY: both opcodes take a `struct ifreq`, which `IfReqFlags` lays out
+    // (40 bytes: the name, then the union whose first member is `ifr_flags`).
+    unsafe { ioctl(&sock, Updater::<SIOCGIFFLAGS, _>::new(&mut req)) }?;
+    req.flags |= IFF_UP;
+    unsafe { ioctl(&sock, Updater::<SIOCSIFFLAGS, _>::new(&mut req)) }?;
+    Ok(())
 }
 
 #[allow(unsafe_code)]

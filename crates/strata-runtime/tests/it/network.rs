@@ -8,7 +8,7 @@ use crate::netlab as common;
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 
 use common::*;
-use strata_runtime::network::{parse_publish, setup_loopback, NetNs};
+use strata_runtime::network::{parse_publish, NetNs};
 
 #[test]
 fn two_namespaces_get_distinct_addresses_and_reach_each_other() {
@@ -294,13 +294,6 @@ fn network_none_has_only_loopback_and_it_is_up() {
     }
     let mut lab = Lab::new(5);
     let a = lab.container("none");
-    let links = run_in(lab.ns(a), "ip", &["-o", "link"]);
-    assert!(
-        links.contains("lo: <LOOPBACK>"),
-        "a new namespace's lo is down: {links}"
-    );
-
-    setup_loopback(lab.net.cni_bin_dir.as_path(), &lab.id("none"), lab.ns(a)).unwrap();
     let links = run_in(lab.ns(a), "ip", &["-o", "link"]);
     assert_eq!(links.lines().count(), 1, "{links}");
     assert!(links.contains("lo: <LOOPBACK,UP,LOWER_UP>"), "{links}");
