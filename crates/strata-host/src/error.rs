@@ -15,6 +15,14 @@ pub enum Error {
     /// No container matches what the user typed.
     #[error("no such container: {0}")]
     NoSuchContainer(String),
+    /// A path `cp` was given does not exist in the container.
+    #[error("Could not find the file {path} in container {container}")]
+    NoSuchPath {
+        /// The path, as given.
+        path: String,
+        /// The container, as named.
+        container: String,
+    },
     /// The user typed a short ID matching several images.
     #[error("image ID prefix {0:?} matches several images; give more characters")]
     Ambiguous(String),
@@ -62,7 +70,9 @@ impl Error {
     /// The kind of failure, for the edges.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NoSuchImage(_) | Error::NoSuchContainer(_) => ErrorKind::NotFound,
+            Error::NoSuchImage(_) | Error::NoSuchContainer(_) | Error::NoSuchPath { .. } => {
+                ErrorKind::NotFound
+            }
             Error::Ambiguous(_) | Error::InvalidArgument(_) | Error::Archive(_) => {
                 ErrorKind::InvalidArgument
             }

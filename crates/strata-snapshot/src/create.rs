@@ -74,6 +74,17 @@ impl<W: Write> TarWriter<W> {
 
     /// Appends one entry of `tree` as found there.
     pub(crate) fn append(&mut self, tree: &Tree, rel: &Path, st: &Stat) -> Result<()> {
+        self.append_as(tree, rel, rel, st)
+    }
+
+    /// Appends the entry `rel` of `tree` under another name in the archive.
+    pub(crate) fn append_as(
+        &mut self,
+        tree: &Tree,
+        rel: &Path,
+        name: &Path,
+        st: &Stat,
+    ) -> Result<()> {
         let kind = match FileType::from_raw_mode(st.st_mode) {
             FileType::RegularFile => tar::EntryType::Regular,
             FileType::Directory => tar::EntryType::Directory,
@@ -93,10 +104,10 @@ impl<W: Write> TarWriter<W> {
                 h.set_entry_type(tar::EntryType::Link);
                 return self
                     .builder
-                    .append_link(&mut h, rel, &first)
+                    .append_link(&mut h, name, &first)
                     .map_err(Error::Write);
             }
-            self.inodes.insert(key, rel.to_path_buf());
+            self.inodes.insert(key, name.to_path_buf());
         }
         match kind {
             tar::EntryType::Regular => {
@@ -107,7 +118,7 @@ impl<W: Write> TarWriter<W> {
                 // archive; `take` plus the length check turns that into an error.
                 let mut reader = file.take(size);
                 self.builder
-                    .append_data(&mut h, rel, &mut reader)
+                    .append_data(&mut h, name, &mut reader)
                     .map_err(Error::Write)?;
                 if reader.limit() != 0 {
                     return Err(Error::Io {
@@ -121,13 +132,13 @@ impl<W: Write> TarWriter<W> {
             tar::EntryType::Symlink => {
                 let target = tree.readlink(rel)?;
                 self.builder
-                    .append_link(&mut h, rel, &target)
+                    .append_link(&mut h, name, &target)
                     .map_err(Error::Write)
             }
             // Directories, devices and FIFOs carry no data.
             _ => self
                 .builder
-                .append_data(&mut h, rel, std::io::empty())
+                .append_data(&mut h, name, std::io::empty())
                 .map_err(Error::Write),
         }
     }

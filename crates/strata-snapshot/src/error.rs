@@ -41,6 +41,9 @@ pub enum Error {
     /// The stream is not a valid tar archive (or its compression is broken).
     #[error("malformed layer: {0}")]
     Malformed(#[source] io::Error),
+    /// A path to copy from (or into) does not exist.
+    #[error("{0}: no such file or directory")]
+    NotFound(PathBuf),
     /// Something the codec does not handle.
     #[error("unsupported layer content: {0}")]
     Unsupported(String),
@@ -72,6 +75,7 @@ impl Error {
             | Error::Malformed(_)
             | Error::DiffIdMismatch { .. } => ErrorKind::InvalidArgument,
             Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::NotFound(_) => ErrorKind::NotFound,
             Error::Io { source, .. } | Error::Write(source) => ErrorKind::of_io(source),
             Error::Store(e) => e.kind(),
         }

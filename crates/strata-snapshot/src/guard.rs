@@ -60,6 +60,7 @@ pub struct Checked {
 pub struct Guard {
     symlinks: BTreeSet<PathBuf>,
     max_entry_size: u64,
+    whiteouts: bool,
 }
 
 impl Default for Guard {
@@ -74,7 +75,15 @@ impl Guard {
         Guard {
             symlinks: BTreeSet::new(),
             max_entry_size,
+            whiteouts: true,
         }
+    }
+
+    /// Reads `.wh.*` names as ordinary files, not whiteouts: for archives that
+    /// are not layers (`cp`), where such a name is just a file's name.
+    pub fn without_whiteouts(mut self) -> Self {
+        self.whiteouts = false;
+        self
     }
 
     /// Checks one tar entry.
@@ -115,7 +124,11 @@ impl Guard {
             });
         }
         self.refuse_through_symlink(raw, &path)?;
-        let whiteout = path::whiteout(&path).map_err(|why| Error::hostile(raw, why))?;
+        let whiteout = if self.whiteouts {
+            path::whiteout(&path).map_err(|why| Error::hostile(raw, why))?
+        } else {
+            Whiteout::None
+        };
         let kind = match whiteout {
             Whiteout::Meta => EntryKind::Skip,
             Whiteout::Remove(target) => {
@@ -319,6 +332,16 @@ mod tests {
         check(&mut g, ".wh.e", T::Regular, None).unwrap();
         assert!(check(&mut g, "e/x", T::Regular, None).is_ok());
         assert!(check(&mut g, "e2/x", T::Regular, None).is_err());
+    }
+
+    #[test]
+    fn without_whiteouts_every_name_is_literal() {
+        let mut g = Guard::default().without_whiteouts();
+        for name in ["a/.wh.b", "a/.wh..wh..opq", ".wh..wh.plnk", "a/.wh."] {
+            let c = check(&mut g, name, T::Regular, None).unwrap();
+            assert_eq!((c.path, c.kind), (PathBuf::from(name), EntryKind::File));
+        }
+        assert!(check(&mut g, "../.wh.x", T::Regular, None).is_err());
     }
 
     #[test]

@@ -5,14 +5,16 @@
 //! from a directory or from changes ([`create`], [`diff`]), compressing it on every
 //! core in one pass ([`compression`], [`parallel`]), checking a layer at the door
 //! ([`guard`]), taking a layer in while storing and hashing it ([`ingest`]),
-//! applying it onto a directory without ever leaving it ([`apply`]), and keeping
-//! unpacked layers once per chain ID ([`snapshots`]).
+//! applying it onto a directory without ever leaving it ([`apply`]), keeping
+//! unpacked layers once per chain ID ([`snapshots`]), and copying one path
+//! between two trees as `docker cp` does ([`copy`]).
 //!
 //! It knows the content store (to read blobs and stage under its root) but not
 //! image records, names, registries or containers: callers decide *which* layers.
 
 pub mod apply;
 pub mod compression;
+pub mod copy;
 pub mod create;
 pub mod diff;
 mod error;

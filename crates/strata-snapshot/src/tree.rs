@@ -44,6 +44,15 @@ impl Tree {
         })
     }
 
+    /// A tree from a descriptor of its root the caller already holds; `path`
+    /// only names it in errors.
+    pub(crate) fn from_fd(root: OwnedFd, path: &Path) -> Tree {
+        Tree {
+            root,
+            path: path.to_path_buf(),
+        }
+    }
+
     fn err(&self, op: &'static str, rel: &Path) -> impl FnOnce(io::Error) -> Error {
         Error::io(op, self.path.join(rel))
     }
@@ -148,6 +157,22 @@ impl Tree {
         Ok(out)
     }
 
+    /// True when a directory is the kernel's view of itself (procfs, sysfs,
+    /// cgroupfs): files whose sizes lie and whose contents are no one's data.
+    pub(crate) fn is_kernel_fs(&self, rel: &Path) -> Result<bool> {
+        const PROC: i64 = 0x9fa0;
+        const SYSFS: i64 = 0x6265_6572;
+        const CGROUP: i64 = 0x0027_e0eb;
+        const CGROUP2: i64 = 0x6367_7270;
+        let fd = self
+            .resolve(rel, OFlags::PATH | OFlags::DIRECTORY)
+            .map_err(self.err("open", rel))?;
+        let fs = rustix::fs::fstatfs(&fd).map_err(|e| self.err("stat", rel)(e.into()))?;
+        #[allow(clippy::useless_conversion)] // f_type's width differs by architecture
+        let kind = i64::from(fs.f_type);
+        Ok(matches!(kind, PROC | SYSFS | CGROUP | CGROUP2))
+    }
+
     /// True when a directory carries overlayfs' opaque marker.
     pub(crate) fn is_opaque(&self, rel: &Path) -> Result<bool> {
         let fd = self
@@ -172,6 +197,17 @@ pub(crate) struct Entry {
 
 /// Calls `f` for every entry below `rel`, sorted bytewise, parents before children.
 pub(crate) fn walk(tree: &Tree, rel: &Path, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()> {
+    walk_into(tree, rel, &|_| Ok(true), f)
+}
+
+/// [`walk`], descending only into the directories `descend` accepts (the
+/// directory's own entry is still given to `f`).
+pub(crate) fn walk_into(
+    tree: &Tree,
+    rel: &Path,
+    descend: &dyn Fn(&Path) -> Result<bool>,
+    f: &mut dyn FnMut(&Entry) -> Result<()>,
+) -> Result<()> {
     for name in tree.list(rel)? {
         let child = rel.join(&name);
         let stat = tree.lstat(&child)?;
@@ -180,8 +216,8 @@ pub(crate) fn walk(tree: &Tree, rel: &Path, f: &mut dyn FnMut(&Entry) -> Result<
             rel: child.clone(),
             stat,
         })?;
-        if is_dir {
-            walk(tree, &child, f)?;
+        if is_dir && descend(&child)? {
+            walk_into(tree, &child, descend, f)?;
         }
     }
     Ok(())

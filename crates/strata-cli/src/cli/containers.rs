@@ -36,6 +36,8 @@ pub enum ContainerCommand {
     Prune(ContainerPruneArgs),
     /// Display the running processes of a container.
     Top(TopArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
 }
 
 /// `run` and `create`.
@@ -261,6 +263,30 @@ pub struct ContainerPruneArgs {
 pub struct TopArgs {
     /// The container.
     pub container: String,
+}
+
+/// `cp`.
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "strata cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       \
+                            strata cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
+)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information).
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH.
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+    /// Suppress progress output during copy (strata prints none).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// `CONTAINER:SRC_PATH`, a local path, or `-` for a tar stream on stdin.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// `CONTAINER:DEST_PATH`, a local path, or `-` for a tar stream on stdout.
+    #[arg(value_name = "DEST")]
+    pub destination: String,
 }
 
 /// The hidden command the monitor runs as.

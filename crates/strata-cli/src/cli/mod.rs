@@ -56,6 +56,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// Display the running processes of a container.
     Top(TopArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(ContainerCommand),

@@ -2,6 +2,7 @@
 
 mod archive;
 mod containers;
+mod cp;
 mod images;
 mod inspect;
 mod system;
@@ -67,6 +68,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             containers::exec(&open()?, &a)
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => top::top(&open()?, &a),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::cp(&open()?, &a),
         Command::Container(ContainerCommand::Prune(a)) => containers::prune(&open()?, &a),
         Command::ContainerMonitor(a) => containers::monitor(&open()?, &a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => {

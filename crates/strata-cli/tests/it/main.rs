@@ -5,6 +5,7 @@
 mod archive;
 mod common;
 mod containers;
+mod cp;
 mod crash;
 mod golden;
 mod hostile;

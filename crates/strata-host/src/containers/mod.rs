@@ -1,4 +1,4 @@
-//! Containers: create, start, stop, remove, inspect, logs, exec.
+//! Containers: create, start, stop, remove, inspect, logs, exec, cp.
 //!
 //! Each container lives in `containers/<id>/` under the store root:
 //!
@@ -17,6 +17,7 @@
 //!
 //! The runtime's own state lives in `runc/` under the store root.
 
+mod copy;
 mod create;
 mod exec;
 mod inspect;
@@ -31,6 +32,7 @@ mod start;
 use std::fs;
 use std::path::PathBuf;
 
+pub use copy::CopyOptions;
 pub use create::CreateRequest;
 pub use exec::{ExecRequest, TtyExec};
 pub use inspect::{ContainerInspect, ContainerSummary};

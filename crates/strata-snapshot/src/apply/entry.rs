@@ -77,7 +77,10 @@ impl Applier {
             _ => {}
         }
         self.stats.entries += 1;
-        let meta = read_meta(entry)?;
+        let mut meta = read_meta(entry)?;
+        if let Some((uid, gid)) = self.opts.owner {
+            (meta.uid, meta.gid) = (uid, gid);
+        }
         let Some((parent_rel, name)) = fsops::split(&path) else {
             // The root itself: only a directory entry reaches here (the guard
             // refuses anything else); give the root its metadata.
@@ -94,8 +97,23 @@ impl Applier {
             .dir_create(parent_rel)
             .map_err(at("create parent of"))?;
         let existing = fsops::lstat_at(&parent, name).map_err(at("stat"))?;
-        let keep_dir =
-            matches!(checked.kind, EntryKind::Dir) && existing.as_ref().is_some_and(fsops::is_dir);
+        let is_dir = matches!(checked.kind, EntryKind::Dir);
+        let keep_dir = is_dir && existing.as_ref().is_some_and(fsops::is_dir);
+        if self.opts.no_overwrite_dir_non_dir {
+            if let Some(st) = &existing {
+                if fsops::is_dir(st) != is_dir {
+                    let what = if is_dir {
+                        "cannot overwrite a non-directory with a directory"
+                    } else {
+                        "cannot overwrite a directory with a non-directory"
+                    };
+                    return Err(at("overwrite")(std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        what,
+                    )));
+                }
+            }
+        }
         if existing.is_some() && !keep_dir {
             fsops::remove_at(&parent, name).map_err(at("replace"))?;
         }
@@ -388,6 +406,8 @@ impl Applier {
                 fsops::remove_at(&parent, name).map_err(at("remove"))?;
                 self.created.remove(target);
             }
+            // The guard reads no whiteouts in this mode.
+            WhiteoutMode::Literal => {}
             WhiteoutMode::Overlay => {
                 let parent = self
                     .root
@@ -411,6 +431,8 @@ impl Applier {
         self.stats.entries += 1;
         match self.opts.mode {
             WhiteoutMode::Apply => self.opaque.push(dir),
+            // The guard reads no opaque markers in this mode.
+            WhiteoutMode::Literal => {}
             WhiteoutMode::Overlay => {
                 let at = |op| Error::io(op, self.root.path().join(&dir));
                 self.root.dir_create(&dir).map_err(at("create"))?;

@@ -45,6 +45,15 @@ impl Root {
         })
     }
 
+    /// A root from a directory descriptor the caller already holds; `path`
+    /// only names it in errors.
+    pub(crate) fn from_fd(fd: OwnedFd, path: &Path) -> Root {
+        Root {
+            fd,
+            path: path.to_path_buf(),
+        }
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

@@ -1,11 +1,13 @@
 //! Applying a layer onto a directory, with whiteout semantics, safely.
 //!
-//! Two modes. [`WhiteoutMode::Apply`] flattens: whiteouts delete from the tree,
-//! opaque markers empty a directory of everything this layer did not create (what
-//! `docker export` or a copy-based snapshot needs). [`WhiteoutMode::Overlay`] writes
-//! the layer alone into an empty directory, recording whiteouts the way overlayfs
-//! reads them (a 0/0 character device; `trusted.overlay.opaque=y`), so snapshots
-//! stack as overlay lower directories.
+//! Two modes for layers. [`WhiteoutMode::Apply`] flattens: whiteouts delete from
+//! the tree, opaque markers empty a directory of everything this layer did not
+//! create (what `docker export` or a copy-based snapshot needs).
+//! [`WhiteoutMode::Overlay`] writes the layer alone into an empty directory,
+//! recording whiteouts the way overlayfs reads them (a 0/0 character device;
+//! `trusted.overlay.opaque=y`), so snapshots stack as overlay lower directories.
+//! A third, [`WhiteoutMode::Literal`], is for archives that are not layers (`cp`):
+//! `.wh.*` names are ordinary files there.
 //!
 //! Every entry first passes the [`Guard`]; then every path is resolved inside the
 //! root (see `fsops`), so even a symlink planted by a lower layer cannot redirect
@@ -17,6 +19,7 @@ pub(crate) mod fsops;
 
 use std::collections::HashSet;
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -30,6 +33,8 @@ pub enum WhiteoutMode {
     Apply,
     /// Record whiteouts as overlayfs does, in a directory holding this layer only.
     Overlay,
+    /// No whiteouts: `.wh.*` entries are files like any other (not a layer).
+    Literal,
 }
 
 /// Options of one application.
@@ -42,6 +47,11 @@ pub struct ApplyOptions {
     /// Overlay mode: the parent snapshots' directories, nearest first, searched when
     /// a hard link targets a file from a lower layer (it is copied up first).
     pub lowers: Vec<PathBuf>,
+    /// Every entry gets this owner (uid, gid) instead of the archive's.
+    pub owner: Option<(u32, u32)>,
+    /// Refuse to replace an existing directory with a non-directory or the
+    /// reverse (Docker's `NoOverwriteDirNonDir`), instead of replacing it.
+    pub no_overwrite_dir_non_dir: bool,
 }
 
 impl ApplyOptions {
@@ -51,6 +61,8 @@ impl ApplyOptions {
             mode,
             max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
             lowers: Vec::new(),
+            owner: None,
+            no_overwrite_dir_non_dir: false,
         }
     }
 }
@@ -84,9 +96,24 @@ impl Applier {
     /// Prepares to apply onto `root`, which must exist.
     pub fn new(root: &Path, opts: ApplyOptions) -> Result<Applier> {
         let root = Root::open(root).map_err(Error::io("open", root))?;
-        Ok(Applier {
+        Ok(Applier::with_root(root, opts))
+    }
+
+    /// Prepares to apply onto a directory the caller already opened (`O_PATH`
+    /// is enough), so its path is not looked up again; `path` only names it in
+    /// errors.
+    pub fn from_fd(dir: OwnedFd, path: &Path, opts: ApplyOptions) -> Applier {
+        Applier::with_root(Root::from_fd(dir, path), opts)
+    }
+
+    fn with_root(root: Root, opts: ApplyOptions) -> Applier {
+        let mut guard = Guard::new(opts.max_entry_size);
+        if opts.mode == WhiteoutMode::Literal {
+            guard = guard.without_whiteouts();
+        }
+        Applier {
             root,
-            guard: Guard::new(opts.max_entry_size),
+            guard,
             opts,
             created: HashSet::new(),
             dir_times: Vec::new(),
@@ -94,7 +121,7 @@ impl Applier {
             privileged: rustix::process::geteuid().is_root(),
             buf: vec![0; 256 * 1024],
             stats: ApplyStats::default(),
-        })
+        }
     }
 
     /// Applies one entry (checked by the guard first).
