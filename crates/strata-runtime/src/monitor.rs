@@ -198,7 +198,9 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
     create
         .arg("--log")
         .arg(&runtime_log)
-        .args(["create", "--bundle"])
+        // One runtime call creates and starts it (`create` + `start` cost a
+        // second runtime start-up); as subreaper we reap it however fast it exits.
+        .args(["run", "--detach", "--bundle"])
         .arg(&cfg.bundle)
         .arg("--pid-file")
         .arg(&pid_file);
@@ -273,11 +275,6 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
     };
     state.pid = Some(pid);
     state.started_at = Some(Timestamp::now().to_rfc3339());
-    if let Err(e) = runtime.start(&cfg.id) {
-        attach.close(server);
-        let _ = runtime.delete(&cfg.id);
-        return fail(state, e.to_string());
-    }
     state.status = Status::Running;
     state.save(&cfg.state)?;
 

@@ -52,6 +52,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Replaces `path` with `bytes` atomically (readers see the old or the new
+/// file, never a part) but without waiting for the disk: for files re-created
+/// on every use (a container's generated `/etc` files and runtime spec), where
+/// a crash may lose the new version but never leaves a torn one.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(unique_name(ATOMIC_TEMP_PREFIX));
+    let result = fs::write(&tmp, bytes)
+        .map_err(Error::io("write", &tmp))
+        .and_then(|()| fs::rename(&tmp, path).map_err(Error::io("rename", path)));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Creates a directory (and its parents) that only its owner may enter, and
 /// tightens an existing one. The store holds image content with setuid files and
 /// device nodes; other users must not reach them.

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use strata_runtime::runc::Runtime;
 
 use super::record::{Container, Phase};
+use super::watch::{Watch, MAX_WAIT};
 use crate::error::{Error, Result};
 use crate::host::Host;
 
@@ -35,9 +36,10 @@ impl Host {
 
     /// Waits until the container exits (or `timeout` passes); returns it then.
     pub fn wait_container(&self, key: &str, timeout: Option<Duration>) -> Result<Container> {
-        let id = self.container(key)?.record.id;
+        let c = self.container(key)?;
+        let id = c.record.id;
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut pause = Duration::from_millis(2);
+        let watch = Watch::new(&c.dir);
         loop {
             let c = match self.container(&id) {
                 Ok(c) => c,
@@ -50,11 +52,11 @@ impl Host {
             if c.phase() != Phase::Running && c.state.is_some() {
                 return Ok(c);
             }
-            if deadline.is_some_and(|d| Instant::now() > d) {
+            let left = deadline.map_or(MAX_WAIT, |d| d.saturating_duration_since(Instant::now()));
+            if left.is_zero() {
                 return Ok(c);
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(50));
+            watch.wait(left);
         }
     }
 

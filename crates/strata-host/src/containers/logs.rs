@@ -2,12 +2,12 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
-use std::time::Duration;
 
 use strata_oci::Timestamp;
 use strata_runtime::monitor::LogLine;
 
 use super::record::Phase;
+use super::watch::{Watch, MAX_WAIT};
 use crate::error::{Error, Result};
 use crate::host::Host;
 
@@ -77,6 +77,7 @@ impl Host {
         if !opts.follow {
             return Ok(());
         }
+        let watch = Watch::new(&c.dir);
         loop {
             let running = match self.container(&c.record.id) {
                 Ok(now) => now.phase() == Phase::Running || now.state.is_none(),
@@ -97,7 +98,7 @@ impl Host {
                 return Ok(());
             }
             if got.is_empty() {
-                std::thread::sleep(Duration::from_millis(25));
+                watch.wait(MAX_WAIT);
             }
         }
     }

@@ -28,6 +28,7 @@ mod network;
 mod record;
 mod rootfs;
 mod start;
+mod watch;
 
 use std::fs;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ use strata_store::lock::{self, LockGuard, LockMode};
 
 use super::record::{Container, MountRequest, NetworkMode, Phase};
 use super::rootfs::read_in_root;
+use super::watch::Watch;
 use crate::error::{Error, Result};
 use crate::host::Host;
 
@@ -99,7 +100,7 @@ impl Host {
             ("hostname", format!("{}\n", s.hostname)),
             ("resolv.conf", resolv),
         ] {
-            fsutil::write_atomic(&c.path(name), content.as_bytes())?;
+            fsutil::replace_file(&c.path(name), content.as_bytes())?;
         }
         Ok(())
     }
@@ -168,7 +169,7 @@ impl Host {
         fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
         let bytes = serde_json::to_vec_pretty(&spec)
             .map_err(|e| Error::Archive(format!("encoding the runtime spec: {e}")))?;
-        fsutil::write_atomic(&dir.join("config.json"), &bytes)?;
+        fsutil::replace_file(&dir.join("config.json"), &bytes)?;
         Ok(())
     }
 
@@ -194,7 +195,7 @@ impl Host {
         strata_runtime::runc::Runtime::new(&cfg.runtime, &cfg.runtime_root)?;
         let bytes = serde_json::to_vec_pretty(&cfg)
             .map_err(|e| Error::Archive(format!("encoding the monitor config: {e}")))?;
-        fsutil::write_atomic(&c.path("monitor.json"), &bytes)?;
+        fsutil::replace_file(&c.path("monitor.json"), &bytes)?;
         let _ = fs::remove_file(c.path("state.json"));
         fs::create_dir_all(super::SOCKET_DIR).map_err(Error::io("create", super::SOCKET_DIR))?;
         let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
@@ -213,22 +214,22 @@ impl Host {
 
     fn wait_started(&self, c: &Container) -> Result<MonitorState> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let mut pause = Duration::from_millis(1);
+        let watch = Watch::new(&c.dir);
         loop {
             if let Ok(state) = MonitorState::load(&c.path("state.json")) {
                 if state.status != Status::Created {
                     return Ok(state);
                 }
             }
-            if Instant::now() > deadline {
+            let now = Instant::now();
+            if now > deadline {
                 return Err(Error::Unsupported(format!(
                     "container {} did not start within {}s",
                     c.short_id(),
                     START_TIMEOUT.as_secs()
                 )));
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
+            watch.wait(deadline - now);
         }
     }
 
