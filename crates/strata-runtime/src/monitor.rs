@@ -234,7 +234,9 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
         },
         None => None,
     };
+    tracing::debug!("runtime started");
     let created = child.wait().map_err(Error::io("run", runtime.binary()))?;
+    tracing::debug!("runtime returned {created}");
     let pumps = [
         std::thread::spawn({
             let log = Arc::clone(&log);
@@ -277,6 +279,7 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
     state.started_at = Some(Timestamp::now().to_rfc3339());
     state.status = Status::Running;
     state.save(&cfg.state)?;
+    tracing::debug!("running as pid {pid}");
 
     let init = rustix::process::Pid::from_raw(pid);
     let code = loop {
@@ -291,6 +294,7 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
         let _ = p.join();
     }
     attach.close(server);
+    tracing::debug!("exited with {code}");
     state.oom_killed = oom_killed(&cfg.cgroups_path);
     state.exit_code = Some(code);
     state.finished_at = Some(Timestamp::now().to_rfc3339());
@@ -298,6 +302,7 @@ pub fn run(cfg: &MonitorConfig) -> Result<MonitorState> {
     if let Err(e) = runtime.delete(&cfg.id) {
         tracing::warn!("deleting {}: {e}", cfg.id);
     }
+    tracing::debug!("runtime state deleted");
     state.save(&cfg.state)?;
     Ok(state)
 }

@@ -38,7 +38,9 @@ impl Host {
         let image = self.image(&records, &record.image_target)?;
         let result = (|| {
             self.mount_rootfs(&c.dir, &image)?;
+            tracing::debug!("{}: root file system mounted", c.short_id());
             let netns = self.setup_network(&mut record)?;
+            tracing::debug!("{}: network ready", c.short_id());
             self.save_record(&record)?;
             let c = Container {
                 record: record.clone(),
@@ -46,8 +48,15 @@ impl Host {
             };
             self.write_etc_files(&c)?;
             self.write_bundle(&c, &image.config.config.clone().unwrap_or_default(), netns)?;
+            tracing::debug!("{}: bundle written", c.short_id());
             self.spawn_monitor(&c)?;
-            self.wait_started(&c)
+            let started = self.wait_started(&c);
+            tracing::debug!(
+                "{}: monitor reports {:?}",
+                c.short_id(),
+                started.as_ref().map(|s| s.status)
+            );
+            started
         })();
         match result {
             Ok(state) if state.error.is_none() => Ok(Container {
@@ -199,14 +208,22 @@ impl Host {
         let _ = fs::remove_file(c.path("state.json"));
         fs::create_dir_all(super::SOCKET_DIR).map_err(Error::io("create", super::SOCKET_DIR))?;
         let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+        // The monitor's own messages (warnings; with `--debug`, its timeline).
+        let log = c.path("monitor.log");
+        let log = fs::File::create(&log).map_err(Error::io("create", &log))?;
+        let level = if tracing::enabled!(tracing::Level::DEBUG) {
+            "debug"
+        } else {
+            "warn"
+        };
         Command::new(exe)
             .arg("--root")
             .arg(self.store.paths().root())
-            .arg("container-monitor")
+            .args(["--log-level", level, "container-monitor"])
             .arg(&c.record.id)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(Error::io("spawn monitor for", &c.dir))?;
         Ok(())
@@ -236,6 +253,7 @@ impl Host {
     /// Runs the monitor for a container (the hidden `container-monitor` command),
     /// then cleans up after the exit.
     pub fn monitor_container(&self, id: &str) -> Result<()> {
+        tracing::debug!("monitor up");
         let c = self.container(id)?;
         let bytes =
             fs::read(c.path("monitor.json")).map_err(Error::io("read", c.path("monitor.json")))?;
