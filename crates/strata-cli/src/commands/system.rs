@@ -111,13 +111,12 @@ pub fn df(host: &Host, args: &DfArgs) -> Result<ExitCode> {
         "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED",
         "Size": "SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS",
     });
-    let table = Format::parse("")?.with_default_table(
+    section(
+        "Images space usage:",
+        &items,
+        &headers,
         "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
-    );
-    print(&format!(
-        "Images space usage:\n\n{}",
-        table.render_list(&items, &headers)?
-    ))?;
+    )?;
     let items: Vec<Value> = usage
         .containers
         .iter()
@@ -135,14 +134,22 @@ pub fn df(host: &Host, args: &DfArgs) -> Result<ExitCode> {
         "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",
         "Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES",
     });
-    let table = Format::parse("")?.with_default_table(
+    section(
+        "\nContainers space usage:",
+        &items,
+        &headers,
         "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
-    );
-    print(&format!(
-        "\nContainers space usage:\n\n{}",
-        table.render_list(&items, &headers)?
-    ))?;
+    )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One titled table of `system df -v`.
+fn section(title: &str, items: &[Value], headers: &Value, template: &str) -> Result<()> {
+    let table = Format::parse("")?.with_default_table(template);
+    print(&format!(
+        "{title}\n\n{}",
+        table.render_list(items, headers)?
+    ))
 }
 
 /// `system check`.
