@@ -7,6 +7,23 @@ use std::process::{Command, Output, Stdio};
 
 use strata_testkit::TempDir;
 
+/// Monitors still finishing a `run --rm` (tearing its network down after the
+/// container is gone) for the store at `root`.
+fn monitors_of(root: &Path) -> usize {
+    let needle = root.as_os_str().as_encoded_bytes();
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0).any(|arg| arg == needle)
+                    && c.windows(17).any(|w| w == b"container-monitor")
+            })
+        })
+        .count()
+}
+
 /// The binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_strata")
@@ -101,10 +118,18 @@ impl Strata {
 
 impl Drop for Strata {
     /// Containers hold mounts, network namespaces and iptables rules outside the
-    /// temp dir: remove them all before the directory goes.
+    /// temp dir: remove them all before the directory goes, and let monitors
+    /// finishing a `run --rm` end, so none re-creates files in it afterwards.
     fn drop(&mut self) {
         if !self.root().join("containers").is_dir() {
             return;
+        }
+        let root = self.root();
+        for _ in 0..500 {
+            if monitors_of(&root) == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
         if let Ok(out) = self.cmd(&["ps", "-aq", "--no-trunc"]).output() {
             let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)

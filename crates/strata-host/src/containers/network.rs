@@ -16,6 +16,11 @@ use crate::host::Host;
 /// Where container network namespaces are bind-mounted.
 pub const NETNS_DIR: &str = "/run/strata/netns";
 
+/// The bridge network's address leases and CNI results. The bridge and its
+/// subnet are the host's, whatever store a container belongs to, so their
+/// bookkeeping is too: two stores (`--root`) must never hand out one address.
+pub const NETWORK_STATE_DIR: &str = "/run/strata/network";
+
 /// Parses `-p` with Docker's grammar.
 pub fn parse_publish(spec: &str) -> Result<Vec<PortBinding>> {
     Ok(network::parse_publish(spec)?
@@ -51,7 +56,7 @@ fn mapping(b: &PortBinding) -> PortMapping {
 
 impl Host {
     fn bridge(&self) -> BridgeNetwork {
-        BridgeNetwork::with_defaults(&self.store.paths().root().join("network"))
+        BridgeNetwork::with_defaults(Path::new(NETWORK_STATE_DIR))
     }
 
     /// Sets up the container's network; returns the namespace to join (`None`:
