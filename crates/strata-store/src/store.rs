@@ -31,8 +31,12 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: impl Into<std::path::PathBuf>) -> Result<Store> {
+        let root = root.into();
+        fsutil::create_private_dir(&root)?;
+        // The kernel (mount table, /proc) and the runtime report resolved,
+        // absolute paths; the store's must compare equal to them.
+        let root = fs::canonicalize(&root).map_err(Error::io("resolve", &root))?;
         let paths = Paths::new(root);
-        fsutil::create_private_dir(paths.root())?;
         for dir in [
             paths.blobs().join("sha256"),
             paths.blobs().join("sha512"),

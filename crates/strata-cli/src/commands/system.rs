@@ -39,7 +39,7 @@ pub fn info(host: &Host) -> Result<ExitCode> {
         "Images: {}\nNames: {}\nSnapshotter: {mode}\nRoot Dir: {}\nArchitecture: {}\nCPUs: {}\n",
         records.images.len(),
         records.tags.len(),
-        host.config().root.display(),
+        host.store().paths().root().display(),
         strata_oci::Platform::host(),
         std::thread::available_parallelism().map_or(1, usize::from),
     ))?;

@@ -531,3 +531,25 @@ fn images_in_use_are_kept_and_errors_are_clear() {
     assert!(pruned.starts_with("Deleted Containers:\n"), "{pruned}");
     assert_eq!(s.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn a_store_reached_through_a_symlink_leaves_no_mount_behind() {
+    let Some(s) = setup() else { return };
+    let link = s.dir.join("link");
+    std::os::unix::fs::symlink(s.root(), &link).unwrap();
+    let via_link = |args: &[&str]| {
+        let out = s.cmd(args).env("STRATA_ROOT", &link).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    via_link(&["run", "--name", "linked", "busybox", "true"]);
+    via_link(&["start", "-a", "linked"]);
+    via_link(&["rm", "linked"]);
+    let real = std::fs::canonicalize(s.root()).unwrap();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(real.to_str().unwrap()),
+        "a mount under the store is left: {mounts}"
+    );
+    assert!(via_link(&["info"]).contains(&format!("Root Dir: {}", real.display())));
+}
