@@ -41,6 +41,10 @@ pub enum Error {
     /// The stream is not a valid tar archive (or its compression is broken).
     #[error("malformed layer: {0}")]
     Malformed(#[source] io::Error),
+    /// An archive that is not a layer (`cp`'s) is malformed or holds an entry
+    /// that was refused.
+    #[error("invalid archive: {0}")]
+    Archive(String),
     /// A path to copy from (or into) does not exist.
     #[error("{0}: no such file or directory")]
     NotFound(PathBuf),
@@ -73,6 +77,7 @@ impl Error {
             Error::Hostile { .. }
             | Error::TooLarge { .. }
             | Error::Malformed(_)
+            | Error::Archive(_)
             | Error::DiffIdMismatch { .. } => ErrorKind::InvalidArgument,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::NotFound(_) => ErrorKind::NotFound,
@@ -87,6 +92,21 @@ impl Error {
     ) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { op, path, source }
+    }
+
+    /// The same failure, worded for an archive that is not a layer.
+    pub(crate) fn in_archive(self) -> Error {
+        match self {
+            Error::Hostile { entry, reason } => {
+                Error::Archive(format!("refusing entry {entry:?}: {reason}"))
+            }
+            Error::TooLarge { entry, size, limit } => Error::Archive(format!(
+                "refusing entry {entry:?}: {size} bytes exceeds the {limit}-byte entry limit"
+            )),
+            Error::Malformed(e) => Error::Archive(e.to_string()),
+            Error::Unsupported(what) => Error::Archive(format!("unsupported content: {what}")),
+            e => e,
+        }
     }
 
     pub(crate) fn hostile(entry: &[u8], reason: impl Into<String>) -> Error {

@@ -18,6 +18,13 @@ pub fn is_overlay_xattr(name: &str) -> bool {
     name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.")
 }
 
+/// True for extended attributes that grant or label privileges rather than hold
+/// data: `security.*` (file capabilities, SELinux and IMA labels) and
+/// `trusted.*` (readable and settable only with `CAP_SYS_ADMIN`).
+pub fn is_privileged_xattr(name: &str) -> bool {
+    name.starts_with("security.") || name.starts_with("trusted.")
+}
+
 /// Normalises a tar path to a relative path inside the root: leading `/` and `./`
 /// dropped, `.` and empty components removed, `..` resolved lexically. Returns
 /// `None` when `..` would climb above the root. The empty path is the root itself.

@@ -1,8 +1,9 @@
 //! Reading a directory tree that someone else may be changing while we read it.
 //!
 //! Every lookup is `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` from the tree's
-//! root descriptor, files are opened `O_NOFOLLOW | O_NONBLOCK` and checked with
-//! `fstat`, and metadata comes from `statat(AT_SYMLINK_NOFOLLOW)`. So swapping a
+//! root descriptor, files are pinned `O_PATH | O_NOFOLLOW` and checked with
+//! `fstat` before they are opened for reading (see `apply::pinned`), and
+//! metadata comes from `statat(AT_SYMLINK_NOFOLLOW)`. So swapping a
 //! file or a directory for a symlink mid-walk makes the read fail; it can never
 //! make it read `/etc/shadow` into an image.
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 
-use crate::apply::fsops;
+use crate::apply::{fsops, pinned};
 use crate::error::{Error, Result};
 
 /// A directory tree read through its root descriptor.
@@ -106,24 +107,15 @@ impl Tree {
     }
 
     /// Opens a regular file, refusing anything else (a FIFO would block, a device
-    /// would run its driver) and anything that changed since `expected` was taken.
+    /// would run its driver) and anything that changed since `expected` was taken:
+    /// the entry is pinned `O_PATH` and checked before it is opened for reading.
     pub(crate) fn open_file(&self, rel: &Path, expected: &Stat) -> Result<File> {
-        let fd = self
-            .resolve(
-                rel,
-                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY,
-            )
-            .map_err(self.err("open", rel))?;
-        let st = rustix::fs::fstat(&fd).map_err(|e| self.err("stat", rel)(e.into()))?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
-            || st.st_ino != expected.st_ino
-            || st.st_size != expected.st_size
-        {
-            return Err(self.err("read", rel)(io::Error::other(
-                "changed while being archived",
-            )));
-        }
-        Ok(File::from(fd))
+        let (parent, name) = fsops::split(rel)
+            .ok_or_else(|| self.err("open", rel)(io::Error::other("the root is a directory")))?;
+        let dir = self
+            .resolve(parent, OFlags::PATH | OFlags::DIRECTORY)
+            .map_err(self.err("open", parent))?;
+        pinned::open_regular(&dir, name, expected).map_err(self.err("open", rel))
     }
 
     /// A symlink's target.
@@ -141,17 +133,28 @@ impl Tree {
         )))
     }
 
-    /// Extended attributes of a regular file or directory (others carry none we
-    /// can read without opening them), without overlayfs' own.
+    /// Extended attributes of a regular file or directory, without overlayfs'
+    /// own. Other kinds carry none we read: reading them would mean opening a
+    /// FIFO or a device, and nothing is opened for I/O unless checked to be the
+    /// regular file or directory `st` describes.
     pub(crate) fn xattrs(&self, rel: &Path, st: &Stat) -> Result<Vec<(String, Vec<u8>)>> {
-        let flags = match FileType::from_raw_mode(st.st_mode) {
-            FileType::RegularFile => {
-                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY
+        let fd: OwnedFd = match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => self.open_file(rel, st)?.into(),
+            FileType::Directory => {
+                // O_DIRECTORY fails before opening anything else.
+                let fd = self
+                    .resolve(rel, OFlags::RDONLY | OFlags::DIRECTORY)
+                    .map_err(self.err("open", rel))?;
+                let now = rustix::fs::fstat(&fd).map_err(|e| self.err("stat", rel)(e.into()))?;
+                if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
+                    return Err(self.err("open", rel)(io::Error::other(
+                        "changed while in use (replaced by something else)",
+                    )));
+                }
+                fd
             }
-            FileType::Directory => OFlags::RDONLY | OFlags::DIRECTORY,
             _ => return Ok(Vec::new()),
         };
-        let fd = self.resolve(rel, flags).map_err(self.err("open", rel))?;
         let mut out = fsops::fd_xattrs(&fd).map_err(self.err("read xattrs", rel))?;
         out.sort();
         Ok(out)
@@ -160,7 +163,7 @@ impl Tree {
     /// True when a directory is the kernel's view of itself (procfs, sysfs,
     /// cgroupfs): files whose sizes lie and whose contents are no one's data.
     pub(crate) fn is_kernel_fs(&self, rel: &Path) -> Result<bool> {
-        const PROC: i64 = 0x9fa0;
+        const PROC: i64 = pinned::PROC_SUPER_MAGIC;
         const SYSFS: i64 = 0x6265_6572;
         const CGROUP: i64 = 0x0027_e0eb;
         const CGROUP2: i64 = 0x6367_7270;
@@ -246,5 +249,47 @@ mod tests {
         // A different file under the same name (a swap) is refused too.
         let other = tree.lstat(Path::new("real")).unwrap();
         assert!(tree.open_file(Path::new("real/f"), &other).is_err());
+    }
+
+    #[test]
+    fn a_fifo_swapped_in_for_a_file_is_never_opened() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        let t = strata_testkit::TempDir::new("tree");
+        let root = t.join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("f"), b"data").unwrap();
+        let tree = Tree::open(&root).unwrap();
+        let st = tree.lstat(Path::new("f")).unwrap();
+        // The swap: a FIFO where the file was. A writer's open blocks until
+        // someone opens the FIFO for reading, so it tells whether we did.
+        std::fs::remove_file(root.join("f")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("f"),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let (opened, told) = mpsc::channel();
+        let fifo = root.join("f");
+        let writer = std::thread::spawn(move || {
+            let w = std::fs::OpenOptions::new().write(true).open(&fifo);
+            opened.send(()).unwrap();
+            w
+        });
+        assert!(tree.open_file(Path::new("f"), &st).is_err());
+        assert!(tree.xattrs(Path::new("f"), &st).is_err());
+        let was_opened = told.recv_timeout(Duration::from_millis(300)).is_ok();
+        // Let the writer go, whatever happened.
+        let _reader = rustix::fs::open(
+            root.join("f"),
+            OFlags::RDONLY | OFlags::NONBLOCK,
+            Mode::empty(),
+        )
+        .unwrap();
+        writer.join().unwrap().unwrap();
+        assert!(!was_opened, "the FIFO was opened");
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use strata_host::containers::CopyOptions;
+use strata_host::containers::{Copied, CopyOptions};
 use strata_host::Host;
 
 use crate::cli::CpArgs;
@@ -42,14 +42,17 @@ pub fn cp(host: &Host, args: &CpArgs) -> Result<ExitCode> {
         archive: args.archive,
         follow_link: args.follow_link,
     };
-    match (end(&args.source), end(&args.destination)) {
+    let copied = match (end(&args.source), end(&args.destination)) {
         (End::Container(c, src), End::Local(dest)) => {
             host.copy_from_container(c, Path::new(src), Path::new(dest), opts)?
         }
+        // The stream is written as the container has it: whoever extracts it
+        // decides what to keep.
         (End::Container(c, src), End::Stream) => {
             let out = BufWriter::new(io::stdout().lock());
             host.copy_from_container_tar(c, Path::new(src), out, opts)?
-                .flush()?
+                .flush()?;
+            Copied::default()
         }
         (End::Local(src), End::Container(c, dest)) => {
             host.copy_to_container(c, Path::new(src), Path::new(dest), opts)?
@@ -64,8 +67,23 @@ pub fn cp(host: &Host, args: &CpArgs) -> Result<ExitCode> {
             bail!("copying between containers is not supported")
         }
         _ => bail!("must specify at least one container source"),
+    };
+    if let Some(warning) = skipped_warning(copied, args.archive) {
+        eprintln!("{warning}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The one line saying which device nodes were not copied, if any.
+fn skipped_warning(copied: Copied, archive: bool) -> Option<String> {
+    let n = copied.skipped_devices;
+    let nodes = if n == 1 { "node" } else { "nodes" };
+    let why = if archive {
+        "creating them needs root"
+    } else {
+        "use -a to copy them"
+    };
+    (n > 0).then(|| format!("strata cp: skipped {n} device {nodes} ({why})"))
 }
 
 #[cfg(test)]
@@ -82,5 +100,19 @@ mod tests {
         assert_eq!(end("dir/a:b"), End::Local("dir/a:b"));
         assert_eq!(end("plain"), End::Local("plain"));
         assert_eq!(end("-"), End::Stream);
+    }
+
+    #[test]
+    fn skipped_devices_make_one_warning_line() {
+        let copied = |n| Copied { skipped_devices: n };
+        assert_eq!(skipped_warning(copied(0), false), None);
+        assert_eq!(
+            skipped_warning(copied(2), false).as_deref(),
+            Some("strata cp: skipped 2 device nodes (use -a to copy them)")
+        );
+        assert_eq!(
+            skipped_warning(copied(1), true).as_deref(),
+            Some("strata cp: skipped 1 device node (creating them needs root)")
+        );
     }
 }

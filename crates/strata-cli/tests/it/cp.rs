@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -72,6 +72,9 @@ fn copies_both_ways(s: &Strata, name: &str) {
     assert_eq!(read(host.join("merged/sub/f")), "inside\n");
     let err = s.fails(&["cp", &c("/data/sub/f"), &format!("{}/", h("nodir"))]);
     assert!(err.contains("no such directory"), "{err}");
+    // A directory to a missing `x/`: created, as Docker does.
+    s.ok(&["cp", &c("/data"), &format!("{}/", h("slashdir"))]);
+    assert_eq!(read(host.join("slashdir/sub/f")), "inside\n");
     let err = s.fails(&["cp", &c("/data"), &h("f")]);
     assert!(err.contains("cannot copy a directory to a file"), "{err}");
     let err = s.fails(&["cp", &c("/nope"), &h("x")]);
@@ -87,12 +90,15 @@ fn copies_both_ways(s: &Strata, name: &str) {
     fs::write(host.join("tree/deep/x"), "x\n").unwrap();
     s.ok(&["cp", &h("in.txt"), &c("/tmp/")]);
     s.ok(&["cp", &h("tree"), &c("/tmp/newdir")]);
+    s.ok(&["cp", &h("tree"), &c("/tmp/slashdir/")]);
     s.ok(&["cp", &h("f"), &c("/tmp/in.txt")]);
     let err = s.fails(&["cp", &h("in.txt"), &c("/no/such/dir/")]);
     assert!(err.contains("no such directory"), "{err}");
     // Read back through the container.
     s.ok(&["cp", &c("/tmp/newdir/deep/x"), &h("x-back")]);
     assert_eq!(read(host.join("x-back")), "x\n");
+    s.ok(&["cp", &c("/tmp/slashdir/deep/x"), &h("slash-back")]);
+    assert_eq!(read(host.join("slash-back")), "x\n");
     s.ok(&["cp", &c("/tmp/in.txt"), &h("in-back")]);
     assert_eq!(read(host.join("in-back")), "inside\n");
 }
@@ -209,6 +215,43 @@ fn cp_streams_tars_to_stdout_and_from_stdin() {
     assert_eq!(code(&out), 0, "a refused entry was written");
     let err = text(&with_stdin(&s, &["cp", "-", "stream:/tmp/pkg/a"], &tar).stderr);
     assert!(err.contains("not a directory"), "{err}");
+    // A gzip-compressed archive is decompressed, as Docker does.
+    let tar = TarBuilder::new().file("gz/a", b"gzipped\n").finish();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    let out = with_stdin(&s, &["cp", "-", "stream:/tmp"], &gz.finish().unwrap());
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(s.ok(&["exec", "stream", "cat", "/tmp/gz/a"]), "gzipped\n");
+    // Something that is no archive is called so, not a layer.
+    let out = with_stdin(&s, &["cp", "-", "stream:/tmp"], &[b'?'; 2048]);
+    let err = text(&out.stderr);
+    assert!(
+        code(&out) != 0 && err.contains("invalid archive") && !err.contains("layer"),
+        "{err}"
+    );
+    // One running container on both ends of a pipe (megabytes, more than a
+    // pipe holds): the two copies share the container's lock.
+    s.ok(&["exec", "stream", "mkdir", "/tmp/piped"]);
+    let bin = crate::common::bin();
+    let out = std::process::Command::new("timeout")
+        .args(["60", "sh", "-c"])
+        .arg(format!(
+            "{bin} cp stream:/bin - | {bin} cp - stream:/tmp/piped"
+        ))
+        .env("STRATA_ROOT", s.root())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(
+        s.ok(&[
+            "exec",
+            "stream",
+            "sh",
+            "-c",
+            "cmp /bin/busybox /tmp/piped/bin/busybox && echo same"
+        ]),
+        "same\n"
+    );
     s.ok(&["rm", "-f", "stream"]);
 }
 
@@ -352,4 +395,57 @@ fn cp_owns_copies_by_root_or_the_caller_unless_archive() {
     let meta = fs::metadata(&kept).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (555, 666));
     s.ok(&["rm", "-f", "owners"]);
+}
+
+#[test]
+fn cp_copies_no_device_nodes_nor_set_id_bits_unless_archive() {
+    let Some(s) = setup() else { return };
+    running(&s, "privs", &[]);
+    s.ok(&[
+        "exec",
+        "privs",
+        "sh",
+        "-c",
+        "mknod /data/d c 1 3 && echo sh > /data/suid && chmod 4755 /data/suid && mkfifo /data/p",
+    ]);
+    let (plain, kept) = (s.dir.join("privs-plain"), s.dir.join("privs-kept"));
+    // Out: no device on the host, no setuid bit, one warning line.
+    let out = s.run(&["cp", "privs:/data", plain.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "strata cp: skipped 1 device node (use -a to copy them)\n"
+    );
+    assert!(fs::symlink_metadata(plain.join("d")).is_err());
+    let mode = |p: &Path| fs::symlink_metadata(p).unwrap().mode() & 0o7777;
+    assert_eq!(mode(&plain.join("suid")), 0o755);
+    assert!(fs::symlink_metadata(plain.join("p"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    // With -a both are kept, and nothing is said.
+    let out = s.run(&["cp", "-a", "privs:/data", kept.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let d = fs::symlink_metadata(kept.join("d")).unwrap();
+    assert!(d.file_type().is_char_device());
+    assert_eq!(d.rdev(), rustix::fs::makedev(1, 3));
+    assert_eq!(mode(&kept.join("suid")), 0o4755);
+    // In: the same.
+    let suid = s.dir.join("host-suid");
+    fs::write(&suid, "sh\n").unwrap();
+    fs::set_permissions(&suid, fs::Permissions::from_mode(0o4755)).unwrap();
+    s.ok(&["cp", suid.to_str().unwrap(), "privs:/tmp/plain"]);
+    s.ok(&["cp", "-a", suid.to_str().unwrap(), "privs:/tmp/kept"]);
+    let modes = s.ok(&[
+        "exec",
+        "privs",
+        "stat",
+        "-c",
+        "%a",
+        "/tmp/plain",
+        "/tmp/kept",
+    ]);
+    assert_eq!(modes, "755\n4755\n");
+    s.ok(&["rm", "-f", "privs"]);
 }

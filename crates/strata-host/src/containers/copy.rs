@@ -4,30 +4,64 @@
 //! A running container's files are read and written through its init's
 //! `/proc/<pid>/root`: the view its processes have, volumes and tmpfs mounts
 //! included. A stopped one's through its root file system, mounted for the copy
-//! (and unmounted after) under the container's lock, so a concurrent `start`
-//! waits. Either way every container path is resolved inside that root (see
-//! `strata_snapshot::copy`): the container's symlinks cannot reach the host.
+//! (and unmounted after, if the copy mounted it). Either way the container's
+//! lock is held for the whole copy (shared while it runs), as Docker holds it,
+//! so a concurrent `start`, exit clean-up or `rm` waits; and every container path is resolved
+//! inside that root (see `strata_snapshot::copy`): the container's symlinks
+//! cannot reach the host. Without `-a` no privileges cross, either way: set-id
+//! bits, `security.*`/`trusted.*` xattrs and device nodes are left out (see
+//! [`strata_snapshot::copy::CopyOptions`]).
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
+use rustix::mount::UnmountFlags;
+use strata_snapshot::apply::ApplyStats;
 use strata_snapshot::copy::{self, Root, Source, Target};
+use strata_snapshot::snapshots::SnapshotMode;
+use strata_store::lock::{self, LockMode};
 
 use super::record::{Container, Phase};
-use super::rootfs::is_mountpoint;
 use crate::error::{Error, Result};
 use crate::host::Host;
 
 /// How `cp` copies.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CopyOptions {
-    /// `-a`: keep the source's owners. Otherwise what is copied in belongs to
-    /// the container's root (0:0) and what is copied out to whoever runs `cp`.
+    /// `-a`: keep the source's owners, set-id bits, `security.*`/`trusted.*`
+    /// xattrs and device nodes. Otherwise what is copied in belongs to the
+    /// container's root (0:0) and what is copied out to whoever runs `cp`, and
+    /// none of those privileges are copied.
     pub archive: bool,
     /// `-L`: follow a symlink named as the source.
     pub follow_link: bool,
+}
+
+impl CopyOptions {
+    /// The copy's options with `owner` unless `-a` keeps the source's.
+    fn copy(&self, owner: (u32, u32)) -> copy::CopyOptions {
+        copy::CopyOptions {
+            owner: (!self.archive).then_some(owner),
+            archive: self.archive,
+        }
+    }
+}
+
+/// What a copy left out, for the caller to report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Copied {
+    /// Device nodes not created: without `-a`, or without the privilege to.
+    pub skipped_devices: u64,
+}
+
+impl From<ApplyStats> for Copied {
+    fn from(stats: ApplyStats) -> Copied {
+        Copied {
+            skipped_devices: stats.skipped_devices,
+        }
+    }
 }
 
 /// The container's root directory for a copy, and whether it runs.
@@ -105,14 +139,12 @@ impl Host {
         src: &Path,
         dest: &Path,
         opts: CopyOptions,
-    ) -> Result<()> {
+    ) -> Result<Copied> {
         let dest = host_path(dest)?;
         self.with_container_root(key, |view| {
             let src = view.source(src, opts.follow_link)?;
             let target = Target::plan(&host_root()?, &dest, &src)?;
-            let owner = (!opts.archive).then(invoking_user);
-            copy::copy(&src, target, &copy::CopyOptions { owner })?;
-            Ok(())
+            Ok(copy::copy(&src, target, &opts.copy(invoking_user()))?.into())
         })
     }
 
@@ -137,49 +169,54 @@ impl Host {
         src: &Path,
         dest: &Path,
         opts: CopyOptions,
-    ) -> Result<()> {
+    ) -> Result<Copied> {
         let src = Source::locate(&host_root()?, &host_path(src)?, opts.follow_link)?;
         self.with_container_root(key, |view| {
             let target = view.target(dest, Some(&src))?;
-            let owner = (!opts.archive).then_some((0, 0));
-            copy::copy(&src, target, &copy::CopyOptions { owner })
-                .map_err(|e| view.error(e, dest))?;
-            Ok(())
+            let stats =
+                copy::copy(&src, target, &opts.copy((0, 0))).map_err(|e| view.error(e, dest))?;
+            Ok(stats.into())
         })
     }
 
-    /// `cp - CONTAINER:DEST`: extracts a tar stream into the existing directory
-    /// `dest` of the container. Absolute names and names climbing out of `dest`
-    /// are refused; nothing is written outside it.
+    /// `cp - CONTAINER:DEST`: extracts a tar stream, plain or gzip or zstd
+    /// compressed, into the existing directory `dest` of the container.
+    /// Absolute names and names climbing out of `dest` are refused; nothing is
+    /// written outside it.
     pub fn copy_tar_to_container<R: Read>(
         &self,
         key: &str,
         tar: R,
         dest: &Path,
         opts: CopyOptions,
-    ) -> Result<()> {
+    ) -> Result<Copied> {
         self.with_container_root(key, |view| {
             let target = view.target(dest, None)?;
-            let owner = (!opts.archive).then_some((0, 0));
-            target
-                .extract(tar, &copy::CopyOptions { owner })
+            let stats = target
+                .extract_archive(tar, &opts.copy((0, 0)))
                 .map_err(|e| view.error(e, dest))?;
-            Ok(())
+            Ok(stats.into())
         })
     }
 
     /// Runs `f` on the container's root: its init's root while it runs, else
-    /// its root file system, mounted for the time of `f` under its lock.
+    /// its root file system, mounted for the time of `f`. The store's shared
+    /// lock and the container's lock are held throughout: shared while it runs
+    /// (so `cp C:/a - | cp - C:/b` works), exclusive while it is mounted for
+    /// the copy.
     fn with_container_root<T>(&self, key: &str, f: impl FnOnce(&View) -> Result<T>) -> Result<T> {
         let c = self.container(key)?;
         // The order `start` takes them in.
-        let gc = self.store.lock_shared()?;
-        let lock = self.lock_container(&c)?;
-        let c = self.container(&c.record.id)?;
+        let _gc = self.store.lock_shared()?;
+        let mut _lock = lock::lock(&c.path("lock"), LockMode::Shared)?;
+        let mut c = self.container(&c.record.id)?;
+        if c.phase() != Phase::Running {
+            drop(_lock);
+            _lock = self.lock_container(&c)?;
+            c = self.container(&c.record.id)?;
+        }
         if c.phase() == Phase::Running {
             let root = Root::from_fd(init_root(&c)?);
-            // The descriptor keeps that view alive: no need to hold up a stop.
-            drop((lock, gc));
             return f(&View {
                 c: &c,
                 root,
@@ -189,23 +226,64 @@ impl Host {
         let records = self.store.records()?;
         let image = self.image(&records, &c.record.image_target)?;
         let rootfs = c.path("rootfs");
-        let was_mounted = is_mountpoint(&rootfs);
-        self.mount_rootfs(&c.dir, &image)?;
-        let result = Root::open(&rootfs).map_err(Error::from).and_then(|root| {
-            f(&View {
-                c: &c,
-                root,
-                running: false,
-            })
-        });
-        let unmounted = if was_mounted {
-            Ok(())
-        } else {
-            self.unmount_rootfs(&c.dir)
-        };
-        let value = result?;
-        unmounted?;
+        let mount = self.mount_for_copy(&c.dir, &rootfs, &image)?;
+        let value = f(&View {
+            c: &c,
+            root: Root::open(&rootfs)?,
+            running: false,
+        })?;
+        if let Some(mount) = mount {
+            mount.unmount()?;
+        }
         Ok(value)
+    }
+
+    /// Mounts a stopped container's root file system unless it already is;
+    /// the guard unmounts it again exactly when this call mounted it.
+    fn mount_for_copy(
+        &self,
+        dir: &Path,
+        rootfs: &Path,
+        image: &crate::image::Image,
+    ) -> Result<Option<Mounted>> {
+        if self.snapshots.mode() == SnapshotMode::Copy {
+            return Ok(None);
+        }
+        // Whether a mount happened is read off the directory itself: a new
+        // overlay shows a new device there.
+        let dev = |p: &Path| {
+            rustix::fs::stat(p)
+                .map(|st| st.st_dev)
+                .map_err(|e| Error::io("stat", p)(e.into()))
+        };
+        let before = dev(rootfs)?;
+        self.mount_rootfs(dir, image)?;
+        let after = dev(rootfs)?;
+        Ok((after != before).then(|| Mounted(Some(rootfs.to_path_buf()))))
+    }
+}
+
+/// A root file system `cp` mounted: unmounted when dropped (on every error
+/// path), or by [`Mounted::unmount`], which reports a failure.
+struct Mounted(Option<PathBuf>);
+
+impl Mounted {
+    fn unmount(mut self) -> Result<()> {
+        match self.0.take() {
+            Some(target) => rustix::mount::unmount(&target, UnmountFlags::DETACH)
+                .map_err(|e| Error::io("unmount", &target)(e.into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if let Some(target) = self.0.take() {
+            if let Err(e) = rustix::mount::unmount(&target, UnmountFlags::DETACH) {
+                tracing::warn!(path = %target.display(), error = %e, "cannot unmount after cp");
+            }
+        }
     }
 }
 

@@ -33,7 +33,7 @@ mod watch;
 use std::fs;
 use std::path::PathBuf;
 
-pub use copy::CopyOptions;
+pub use copy::{Copied, CopyOptions};
 pub use create::CreateRequest;
 pub use exec::{ExecRequest, TtyExec};
 pub use inspect::{ContainerInspect, ContainerSummary};

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps, XattrFlags};
 
 use super::fsops::{self, Root};
+use super::pinned;
 use super::{Applier, WhiteoutMode};
 use crate::error::{Error, Result};
 use crate::guard::{Checked, EntryKind};
@@ -80,6 +81,13 @@ impl Applier {
         let mut meta = read_meta(entry)?;
         if let Some((uid, gid)) = self.opts.owner {
             (meta.uid, meta.gid) = (uid, gid);
+        }
+        self.confine(&mut meta);
+        if self.withholds(&checked.kind) {
+            // Decided before anything at the path is replaced.
+            self.stats.skipped_devices += 1;
+            self.withheld.insert(path);
+            return Ok(());
         }
         let Some((parent_rel, name)) = fsops::split(&path) else {
             // The root itself: only a directory entry reaches here (the guard
@@ -155,7 +163,7 @@ impl Applier {
             EntryKind::Symlink(target) => {
                 rustix::fs::symlinkat(&target, &parent, name)
                     .map_err(|e| at("create symlink")(e.into()))?;
-                self.set_meta_at(&parent, name, &meta, false)
+                self.set_link_meta(&parent, name, &meta)
                     .map_err(at("set metadata of"))?;
             }
             EntryKind::Hardlink(target) => {
@@ -170,10 +178,6 @@ impl Applier {
                     EntryKind::BlockDevice => FileType::BlockDevice,
                     _ => FileType::Fifo,
                 };
-                if ft != FileType::Fifo && !self.privileged {
-                    self.stats.skipped_devices += 1;
-                    return Ok(());
-                }
                 rustix::fs::mknodat(
                     &parent,
                     name,
@@ -182,14 +186,46 @@ impl Applier {
                     rustix::fs::makedev(major, minor),
                 )
                 .map_err(|e| at("create node")(e.into()))?;
-                // mknod applied the umask; give the node its real mode.
-                self.set_meta_at(&parent, name, &meta, true)
+                #[cfg(test)]
+                if let Some(hook) = self.after_mknod {
+                    hook(&parent, name);
+                }
+                // mknod applied the umask; give the node its real mode. The tree
+                // may be live: through the node itself, never by its name.
+                let owner = self.privileged.then_some((meta.uid, meta.gid));
+                let times = timestamps(meta.mtime);
+                pinned::set_node_meta(&parent, name, ft, owner, meta.mode, &times)
                     .map_err(at("set metadata of"))?;
             }
             EntryKind::Skip | EntryKind::Whiteout(_) | EntryKind::Opaque(_) => {}
         }
+        self.withheld.remove(&path);
         self.created.insert(path);
         Ok(())
+    }
+
+    /// Applies the options that keep privileges from being copied: set-id bits
+    /// and `security.*`/`trusted.*` xattrs (file capabilities among them).
+    fn confine(&self, meta: &mut Meta) {
+        if self.opts.strip_setid {
+            meta.mode &= !0o6000;
+        }
+        if self.opts.drop_privileged_xattrs {
+            meta.xattrs
+                .retain(|(name, _)| !crate::path::is_privileged_xattr(name));
+        }
+    }
+
+    /// True when the entry is not created: a device node the options (or the
+    /// process's privileges) rule out, or a hard link to one.
+    fn withholds(&self, kind: &EntryKind) -> bool {
+        match kind {
+            EntryKind::CharDevice | EntryKind::BlockDevice => {
+                self.opts.skip_devices || !self.privileged
+            }
+            EntryKind::Hardlink(target) => self.withheld.contains(target),
+            _ => false,
+        }
     }
 
     fn set_meta(&self, fd: &impl AsFd, meta: &Meta) -> std::io::Result<()> {
@@ -216,14 +252,9 @@ impl Applier {
         Ok(())
     }
 
-    /// Owner, (mode) and times of a symlink or node, without following it.
-    fn set_meta_at(
-        &self,
-        parent: &OwnedFd,
-        name: &OsStr,
-        meta: &Meta,
-        chmod: bool,
-    ) -> std::io::Result<()> {
+    /// Owner and times of a symlink, without following it (symlinks have no
+    /// mode of their own).
+    fn set_link_meta(&self, parent: &OwnedFd, name: &OsStr, meta: &Meta) -> std::io::Result<()> {
         if self.privileged {
             rustix::fs::chownat(
                 parent,
@@ -231,15 +262,6 @@ impl Applier {
                 Some(rustix::fs::Uid::from_raw(meta.uid)),
                 Some(rustix::fs::Gid::from_raw(meta.gid)),
                 AtFlags::SYMLINK_NOFOLLOW,
-            )?;
-        }
-        if chmod {
-            // Not a symlink (the caller just created a node here), so following is moot.
-            rustix::fs::chmodat(
-                parent,
-                name,
-                Mode::from_raw_mode(meta.mode),
-                AtFlags::empty(),
             )?;
         }
         rustix::fs::utimensat(
@@ -324,22 +346,7 @@ impl Applier {
                 FileType::RegularFile => {
                     // Never open what is not a regular file: a FIFO would block and a
                     // device node would run its driver's open.
-                    let src = rustix::fs::openat(
-                        &src_parent,
-                        name,
-                        OFlags::RDONLY
-                            | OFlags::NOFOLLOW
-                            | OFlags::NONBLOCK
-                            | OFlags::NOCTTY
-                            | OFlags::CLOEXEC,
-                        Mode::empty(),
-                    )?;
-                    let now = rustix::fs::fstat(&src)?;
-                    if now.st_ino != st.st_ino
-                        || FileType::from_raw_mode(now.st_mode) != FileType::RegularFile
-                    {
-                        return Err(not_found());
-                    }
+                    let mut src = pinned::open_regular(&src_parent, name, &st)?;
                     let fd = rustix::fs::openat(
                         &parent,
                         name,
@@ -351,15 +358,15 @@ impl Applier {
                         Mode::from_raw_mode(0o600),
                     )?;
                     let mut dst = File::from(fd);
-                    let mut src = File::from(src);
                     copy(&mut src, &mut dst, &mut self.buf)?;
-                    let meta = Meta {
+                    let mut meta = Meta {
                         uid: st.st_uid,
                         gid: st.st_gid,
                         mode: st.st_mode & 0o7777,
                         mtime: u64::try_from(st.st_mtime).unwrap_or(0),
                         xattrs: fsops::fd_xattrs(&src)?,
                     };
+                    self.confine(&mut meta);
                     self.set_meta(&dst, &meta)?;
                     rustix::fs::futimens(&dst, &timestamps(meta.mtime))?;
                 }
@@ -373,7 +380,7 @@ impl Applier {
                         mtime: u64::try_from(st.st_mtime).unwrap_or(0),
                         xattrs: Vec::new(),
                     };
-                    self.set_meta_at(&parent, name, &meta, false)?;
+                    self.set_link_meta(&parent, name, &meta)?;
                 }
                 _ => {
                     return Err(std::io::Error::other(format!(

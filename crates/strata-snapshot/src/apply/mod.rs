@@ -11,11 +11,14 @@
 //!
 //! Every entry first passes the [`Guard`]; then every path is resolved inside the
 //! root (see `fsops`), so even a symlink planted by a lower layer cannot redirect
-//! a write to the host.
+//! a write to the host. A node's metadata is set through a descriptor of that
+//! node (see `pinned`): the tree may be live, and a name swapped for a symlink
+//! is never followed.
 
 mod entry;
 pub use entry::OVERLAY_OPAQUE;
 pub(crate) mod fsops;
+pub(crate) mod pinned;
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -52,6 +55,14 @@ pub struct ApplyOptions {
     /// Refuse to replace an existing directory with a non-directory or the
     /// reverse (Docker's `NoOverwriteDirNonDir`), instead of replacing it.
     pub no_overwrite_dir_non_dir: bool,
+    /// Clear set-user-ID and set-group-ID bits.
+    pub strip_setid: bool,
+    /// Drop `security.*` and `trusted.*` extended attributes (file
+    /// capabilities, security labels).
+    pub drop_privileged_xattrs: bool,
+    /// Create no character or block device nodes (nor hard links to them);
+    /// they are counted in [`ApplyStats::skipped_devices`]. FIFOs are created.
+    pub skip_devices: bool,
 }
 
 impl ApplyOptions {
@@ -63,6 +74,9 @@ impl ApplyOptions {
             lowers: Vec::new(),
             owner: None,
             no_overwrite_dir_non_dir: false,
+            strip_setid: false,
+            drop_privileged_xattrs: false,
+            skip_devices: false,
         }
     }
 }
@@ -74,7 +88,8 @@ pub struct ApplyStats {
     pub entries: u64,
     /// Bytes of regular file content written.
     pub bytes: u64,
-    /// Device nodes skipped because the process may not create them.
+    /// Device nodes (and hard links to them) not created: ruled out by
+    /// [`ApplyOptions::skip_devices`], or the process may not create them.
     pub skipped_devices: u64,
 }
 
@@ -85,11 +100,16 @@ pub struct Applier {
     opts: ApplyOptions,
     guard: Guard,
     created: HashSet<PathBuf>,
+    /// Entries not created (device nodes), so hard links to them are not either.
+    withheld: HashSet<PathBuf>,
     dir_times: Vec<(PathBuf, u64)>,
     opaque: Vec<PathBuf>,
     privileged: bool,
     buf: Vec<u8>,
     stats: ApplyStats,
+    /// Called right after a node is made (tests: a hostile tree's swap).
+    #[cfg(test)]
+    after_mknod: Option<fn(&OwnedFd, &std::ffi::OsStr)>,
 }
 
 impl Applier {
@@ -116,11 +136,14 @@ impl Applier {
             guard,
             opts,
             created: HashSet::new(),
+            withheld: HashSet::new(),
             dir_times: Vec::new(),
             opaque: Vec::new(),
             privileged: rustix::process::geteuid().is_root(),
             buf: vec![0; 256 * 1024],
             stats: ApplyStats::default(),
+            #[cfg(test)]
+            after_mknod: None,
         }
     }
 

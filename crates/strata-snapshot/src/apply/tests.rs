@@ -315,3 +315,43 @@ fn a_later_entry_replaces_an_earlier_one_of_another_type() {
     assert_eq!(fs::read(root.join("x")).unwrap(), b"now a file");
     assert!(fs::symlink_metadata(root.join("y")).unwrap().is_dir());
 }
+
+/// A live tree's swap: the node just made becomes a symlink to `../victim`,
+/// a file outside the root.
+fn swap_for_symlink(parent: &std::os::fd::OwnedFd, name: &std::ffi::OsStr) {
+    rustix::fs::unlinkat(parent, name, rustix::fs::AtFlags::empty()).unwrap();
+    rustix::fs::symlinkat("../victim", parent, name).unwrap();
+}
+
+#[test]
+fn a_node_swapped_for_a_symlink_is_never_changed_through_it() {
+    let t = TempDir::new("apply");
+    let root = t.join("root");
+    fs::create_dir_all(&root).unwrap();
+    let victim = t.join("victim");
+    let mut nodes = vec![("fifo", TarBuilder::new().fifo("fifo").finish())];
+    if is_root() {
+        nodes.push(("null", TarBuilder::new().char_device("null", 1, 3).finish()));
+    }
+    for (name, tar) in nodes {
+        fs::write(&victim, b"host file").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+        let mut applier = Applier::new(&root, ApplyOptions::new(WhiteoutMode::Literal)).unwrap();
+        applier.after_mknod = Some(swap_for_symlink);
+        let mut archive = tar::Archive::new(&tar[..]);
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let err = applier.apply(&mut entry).unwrap_err();
+        assert!(err.to_string().contains("set metadata of"), "{name}: {err}");
+        let meta = fs::metadata(&victim).unwrap();
+        assert_eq!(
+            meta.mode() & 0o7777,
+            0o600,
+            "{name}: chmod followed the link"
+        );
+        assert_ne!(
+            meta.mtime(),
+            1_700_000_000,
+            "{name}: times followed the link"
+        );
+    }
+}

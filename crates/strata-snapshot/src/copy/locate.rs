@@ -78,6 +78,15 @@ pub(crate) fn base_name(path: &Path) -> Option<OsString> {
     parts.last().map(|p| OsStr::from_bytes(p).to_os_string())
 }
 
+/// `path` without its trailing slashes, when that names an entry (`x/` is `x`;
+/// `/`, `x/.` and `x/..` stay directories: `None`).
+pub(crate) fn without_trailing_slashes(path: &Path) -> Option<&Path> {
+    let bytes = path.as_os_str().as_bytes();
+    let end = bytes.iter().rposition(|b| *b != b'/')? + 1;
+    let trimmed = Path::new(OsStr::from_bytes(&bytes[..end]));
+    matches!(form(trimmed), Form::Entry { .. }).then_some(trimmed)
+}
+
 /// What a path names.
 #[derive(Debug)]
 pub(crate) enum Found {
@@ -89,6 +98,8 @@ pub(crate) enum Found {
         parent: OwnedFd,
         /// Its name there.
         name: OsString,
+        /// What it is, when looked at.
+        kind: FileType,
     },
     /// Nothing named `name` in the existing directory `parent`.
     Missing {
@@ -132,7 +143,13 @@ pub(crate) fn locate(root: &Root, path: &Path, follow: bool) -> io::Result<Found
                 )?;
                 return Ok(Found::Dir(fd));
             }
-            _ => return Ok(Found::Other { parent: dir, name }),
+            kind => {
+                return Ok(Found::Other {
+                    parent: dir,
+                    name,
+                    kind,
+                })
+            }
         }
     }
     Err(rustix::io::Errno::LOOP.into())

@@ -10,8 +10,9 @@
 //! | file | existing file | overwritten |
 //! | file or directory | existing directory | copied into it, under the source's name |
 //! | directory ending in `/.` | existing directory | its contents copied into it |
-//! | directory | missing | created, with the source's contents |
+//! | directory | missing (ending with `/` or not) | created, with the source's contents |
 //! | directory | existing file | error: cannot copy a directory to a file |
+//! | anything | existing FIFO, device or socket | error: must be a directory or a regular file |
 //!
 //! Both ends are resolved with `openat2(RESOLVE_IN_ROOT)`: a container's paths,
 //! symlinks included (`/x -> /etc`, `../../..`), never leave the container's root.
@@ -23,18 +24,23 @@
 //! target's directory, with `.wh.*` names taken literally: whatever the archive
 //! says, nothing lands outside that directory (a symlink already in it resolves
 //! inside it too). An archive from elsewhere
-//! ([`Target::extract`], `cp - CONTAINER:DIR`) is refused on absolute names
-//! and on names that climb out.
+//! ([`Target::extract_archive`], `cp - CONTAINER:DIR`; gzip or zstd compressed
+//! or not) is refused on absolute names and on names that climb out.
+//!
+//! What a copy may carry is [`CopyOptions`]' business: by default no privileges
+//! (set-id bits, capabilities, device nodes) cross.
 
 mod locate;
 #[cfg(test)]
+mod privilege_tests;
+#[cfg(test)]
 mod tests;
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Access, AtFlags};
+use rustix::fs::{Access, AtFlags, FileType};
 
 use crate::apply::fsops;
 use crate::apply::{Applier, ApplyOptions, ApplyStats, WhiteoutMode};
@@ -63,10 +69,24 @@ impl Root {
 }
 
 /// Options of a copy.
+///
+/// Strata's policy: a copy is not a way to hand out privileges. Unless
+/// [`archive`](Self::archive) is set, a copy, either way, from a tree or from
+/// an archive, strips set-user-ID and set-group-ID bits, drops `security.*` and
+/// `trusted.*` extended attributes (file capabilities, security labels) and
+/// creates no character or block device nodes; FIFOs are created, and the
+/// devices left out are counted in [`ApplyStats::skipped_devices`] for the
+/// caller to report. So copying out of a container puts no setuid-root shell
+/// nor a `/dev/mem` on the host, and an archive copied into a container plants
+/// none in a volume the host mounts. With `archive` (`cp -a`), modes, xattrs
+/// and device nodes are kept as the source has them; owners are kept unless
+/// [`owner`](Self::owner) says otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
     /// Every copied entry gets this owner (uid, gid); `None` keeps the source's.
     pub owner: Option<(u32, u32)>,
+    /// Keep set-id bits, privileged xattrs and device nodes (`cp -a`).
+    pub archive: bool,
 }
 
 impl CopyOptions {
@@ -74,6 +94,9 @@ impl CopyOptions {
         ApplyOptions {
             owner: self.owner,
             no_overwrite_dir_non_dir: true,
+            strip_setid: !self.archive,
+            drop_privileged_xattrs: !self.archive,
+            skip_devices: !self.archive,
             ..ApplyOptions::new(WhiteoutMode::Literal)
         }
     }
@@ -174,7 +197,18 @@ impl Target {
     /// (see the module docs). A symlink at `dest` is followed, inside the root.
     pub fn plan(root: &Root, dest: &Path, src: &Source) -> Result<Target> {
         let wants_dir = matches!(form(dest), Form::Dir { .. });
-        let found = locate::locate(&root.0, dest, true).map_err(|e| match e.kind() {
+        let found = match locate::locate(&root.0, dest, true) {
+            // A directory is created at `x/` as at `x` (Docker's
+            // PrepareArchiveCopy looks at the source before the trailing slash).
+            Err(e) if e.kind() == io::ErrorKind::NotFound && wants_dir && src.is_dir() => {
+                match locate::without_trailing_slashes(dest) {
+                    Some(entry) => locate::locate(&root.0, entry, true),
+                    None => Err(e),
+                }
+            }
+            found => found,
+        };
+        let found = found.map_err(|e| match e.kind() {
             io::ErrorKind::NotFound if wants_dir => no_such_directory(dest),
             io::ErrorKind::NotFound => Error::NotFound(parent_of(dest).to_path_buf()),
             _ => lookup_error(dest, e),
@@ -188,18 +222,29 @@ impl Target {
                 };
                 (fd, name, dest.to_path_buf())
             }
-            Found::Missing { .. } if wants_dir => return Err(no_such_directory(dest)),
-            Found::Missing { parent, name } => (parent, name.into(), parent_of(dest).into()),
+            Found::Missing { .. } if wants_dir && !src.is_dir() => {
+                return Err(no_such_directory(dest))
+            }
+            Found::Missing { parent, name } => {
+                let dir = locate::without_trailing_slashes(dest).unwrap_or(dest);
+                (parent, name.into(), parent_of(dir).into())
+            }
             Found::Other { .. } if wants_dir => return Err(not_a_directory(dest)),
+            Found::Other { kind, .. } if kind != FileType::RegularFile => {
+                return Err(refused(
+                    "copy to",
+                    dest,
+                    io::ErrorKind::InvalidInput,
+                    "destination must be a directory or a regular file",
+                ))
+            }
             Found::Other { .. } if src.is_dir() => {
-                return Err(Error::Io {
-                    op: "copy to",
-                    path: dest.to_path_buf(),
-                    source: io::Error::new(
-                        io::ErrorKind::AlreadyExists,
-                        "cannot copy a directory to a file",
-                    ),
-                })
+                return Err(refused(
+                    "copy to",
+                    dest,
+                    io::ErrorKind::AlreadyExists,
+                    "cannot copy a directory to a file",
+                ))
             }
             Found::Other { parent, name, .. } => (parent, name.into(), parent_of(dest).into()),
         };
@@ -221,11 +266,26 @@ impl Target {
         }
     }
 
+    /// Extracts an archive from elsewhere (`cp - CONTAINER:DIR`), plain or
+    /// compressed with gzip or zstd (told apart by their magic bytes, as Docker
+    /// does), as [`extract`](Self::extract) does.
+    pub fn extract_archive<R: Read>(self, input: R, opts: &CopyOptions) -> Result<ApplyStats> {
+        let (tar, _) = crate::compression::decompressed(BufReader::new(input))
+            .map_err(|e| Error::Malformed(e).in_archive())?;
+        self.extract(tar, opts)
+    }
+
     /// Extracts a tar stream into the target's directory: whiteout names are
     /// literal, a directory is never replaced by a non-directory nor the reverse,
     /// the directory's own entry (`./`) is skipped, and absolute names are
-    /// refused (as `..` is, by the guard).
+    /// refused (as `..` is, by the guard). What [`CopyOptions`] rules out is
+    /// not created. Failures of the archive itself are worded as such, not as
+    /// a layer's.
     pub fn extract<R: Read>(self, tar: R, opts: &CopyOptions) -> Result<ApplyStats> {
+        self.extract_tar(tar, opts).map_err(Error::in_archive)
+    }
+
+    fn extract_tar<R: Read>(self, tar: R, opts: &CopyOptions) -> Result<ApplyStats> {
         // Fail before writing anything when the directory cannot take it (a
         // read-only file system, most often).
         rustix::fs::accessat(
@@ -294,18 +354,24 @@ fn lookup_error(path: &Path, e: io::Error) -> Error {
     }
 }
 
+fn refused(op: &'static str, path: &Path, kind: io::ErrorKind, why: &str) -> Error {
+    Error::io(op, path)(io::Error::new(kind, why))
+}
+
 fn not_a_directory(path: &Path) -> Error {
-    Error::Io {
-        op: "copy",
-        path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
-    }
+    refused(
+        "copy",
+        path,
+        io::ErrorKind::NotADirectory,
+        "not a directory",
+    )
 }
 
 fn no_such_directory(path: &Path) -> Error {
-    Error::Io {
-        op: "copy to",
-        path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::NotFound, "no such directory"),
-    }
+    refused(
+        "copy to",
+        path,
+        io::ErrorKind::NotFound,
+        "no such directory",
+    )
 }

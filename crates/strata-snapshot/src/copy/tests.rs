@@ -1,14 +1,14 @@
 //! `docker cp`'s rules, and hostile roots and archives.
 
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use strata_testkit::{describe_tree, TarBuilder, TempDir};
 
 use super::*;
 
-fn root(dir: &Path) -> Root {
+pub(super) fn root(dir: &Path) -> Root {
     Root::open(dir).unwrap()
 }
 
@@ -20,7 +20,7 @@ fn cp(from: &Path, src: &str, to: &Path, dst: &str, follow: bool) -> Result<Appl
 }
 
 /// Two trees: `src` with a file, a directory and links; an empty `dst`.
-fn trees(t: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(super) fn trees(t: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
     let (src, dst) = (t.join("src"), t.join("dst"));
     fs::create_dir_all(src.join("d/sub")).unwrap();
     fs::create_dir_all(&dst).unwrap();
@@ -35,7 +35,7 @@ fn trees(t: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
     (src, dst)
 }
 
-fn read(p: impl AsRef<Path>) -> String {
+pub(super) fn read(p: impl AsRef<Path>) -> String {
     fs::read_to_string(p).unwrap()
 }
 
@@ -74,6 +74,14 @@ fn a_trailing_slash_asks_for_an_existing_directory() {
     let err = cp(&src, "/f", &dst, "/newdir/", false).unwrap_err();
     assert!(err.to_string().contains("no such directory"), "{err}");
     assert!(!dst.join("newdir").exists());
+    // A directory is created there, as Docker does (a missing parent is not).
+    cp(&src, "/d", &dst, "/newdir//", false).unwrap();
+    assert_eq!(
+        describe_tree(&src.join("d")),
+        describe_tree(&dst.join("newdir"))
+    );
+    let err = cp(&src, "/d", &dst, "/nope/newdir/", false).unwrap_err();
+    assert!(err.to_string().contains("no such directory"), "{err}");
     fs::write(dst.join("file"), b"x").unwrap();
     let err = cp(&src, "/f", &dst, "/file/", false).unwrap_err();
     assert!(err.to_string().contains("not a directory"), "{err}");
@@ -138,6 +146,28 @@ fn a_directory_never_replaces_a_file_nor_the_reverse() {
     let err = cp(&src, "/f", &dst, "/in", false).unwrap_err();
     assert!(err.to_string().contains("cannot overwrite"), "{err}");
     assert!(dst.join("in/f/inner").is_dir());
+}
+
+#[test]
+fn a_fifo_device_or_socket_is_no_destination() {
+    let t = TempDir::new("copy");
+    let (src, dst) = trees(&t);
+    let fifo = dst.join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(dst.join("socket")).unwrap();
+    for dest in ["/fifo", "/socket"] {
+        let err = cp(&src, "/f", &dst, dest, false).unwrap_err();
+        let want = "destination must be a directory or a regular file";
+        assert!(err.to_string().contains(want), "{dest}: {err}");
+    }
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
 }
 
 #[test]
@@ -242,8 +272,9 @@ fn kernel_file_systems_are_copied_as_empty_directories() {
 }
 
 /// Extracts `tar` into `dir` (inside `root`) as `cp - CONTAINER:DIR` does.
-fn extract(root_dir: &Path, dir: &str, tar: &[u8]) -> Result<ApplyStats> {
-    Target::directory(&root(root_dir), Path::new(dir))?.extract(tar, &CopyOptions::default())
+pub(super) fn extract(root_dir: &Path, dir: &str, tar: &[u8]) -> Result<ApplyStats> {
+    Target::directory(&root(root_dir), Path::new(dir))?
+        .extract_archive(tar, &CopyOptions::default())
 }
 
 #[test]
@@ -254,16 +285,15 @@ fn an_archive_with_climbing_or_absolute_names_is_refused() {
     for name in ["../outside", "a/../../outside", "/outside", "/in/abs"] {
         let tar = TarBuilder::new().file(name, b"x").finish();
         let err = extract(&dst, "/in", &tar).unwrap_err();
-        assert!(matches!(err, Error::Hostile { .. }), "{name}: {err}");
+        assert!(matches!(err, Error::Archive(_)), "{name}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains("archive") && !msg.contains("layer"), "{msg}");
     }
     let tar = TarBuilder::new()
         .file("ok", b"x")
         .hardlink("h", "/etc/passwd")
         .finish();
-    assert!(matches!(
-        extract(&dst, "/in", &tar),
-        Err(Error::Hostile { .. })
-    ));
+    assert!(matches!(extract(&dst, "/in", &tar), Err(Error::Archive(_))));
     assert!(!dst.join("outside").exists());
     assert!(!t.join("outside").exists());
     assert!(!dst.join("in/abs").exists());
@@ -308,6 +338,7 @@ fn owners_are_overridden_unless_kept() {
     let target = Target::plan(&root(&dst), Path::new("/owned"), &s).unwrap();
     let opts = CopyOptions {
         owner: Some((7, 8)),
+        ..CopyOptions::default()
     };
     copy(&s, target, &opts).unwrap();
     let owned = fs::metadata(dst.join("owned")).unwrap();
