@@ -82,6 +82,9 @@ impl Applier {
         if let Some((uid, gid)) = self.opts.owner {
             (meta.uid, meta.gid) = (uid, gid);
         }
+        if let Some(mode) = self.opts.chmod {
+            meta.mode = mode & 0o7777;
+        }
         self.confine(&mut meta);
         if self.withholds(&checked.kind) {
             // Decided before anything at the path is replaced.

@@ -52,6 +52,9 @@ pub struct ApplyOptions {
     pub lowers: Vec<PathBuf>,
     /// Every entry gets this owner (uid, gid) instead of the archive's.
     pub owner: Option<(u32, u32)>,
+    /// Every entry gets these permission bits instead of the archive's
+    /// (`COPY --chmod`).
+    pub chmod: Option<u32>,
     /// Refuse to replace an existing directory with a non-directory or the
     /// reverse (Docker's `NoOverwriteDirNonDir`), instead of replacing it.
     pub no_overwrite_dir_non_dir: bool,
@@ -73,6 +76,7 @@ impl ApplyOptions {
             max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
             lowers: Vec::new(),
             owner: None,
+            chmod: None,
             no_overwrite_dir_non_dir: false,
             strip_setid: false,
             drop_privileged_xattrs: false,

@@ -87,12 +87,15 @@ pub struct CopyOptions {
     pub owner: Option<(u32, u32)>,
     /// Keep set-id bits, privileged xattrs and device nodes (`cp -a`).
     pub archive: bool,
+    /// Every copied entry gets these permission bits (`COPY --chmod`).
+    pub chmod: Option<u32>,
 }
 
 impl CopyOptions {
     fn apply_options(&self) -> ApplyOptions {
         ApplyOptions {
             owner: self.owner,
+            chmod: self.chmod,
             no_overwrite_dir_non_dir: true,
             strip_setid: !self.archive,
             drop_privileged_xattrs: !self.archive,
@@ -161,6 +164,18 @@ impl Source {
     /// symlinks and hard links are kept; procfs, sysfs and cgroupfs directories
     /// are written empty.
     pub fn write_tar<W: Write>(&self, name: &Path, out: W) -> Result<W> {
+        self.write_tar_filtered(name, out, &|_| true)
+    }
+
+    /// [`write_tar`](Self::write_tar), leaving out every entry (and everything
+    /// below a directory) for which `keep` says no. `keep` sees paths relative
+    /// to the source directory (empty for a file source: it is always kept).
+    pub fn write_tar_filtered<W: Write>(
+        &self,
+        name: &Path,
+        out: W,
+        keep: &dyn Fn(&Path) -> bool,
+    ) -> Result<W> {
         let name = if name.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -171,10 +186,13 @@ impl Source {
         w.append_as(&self.tree, &self.rel, name, &st)?;
         // A running container's /proc and /sys are mounts too: copied as empty
         // directories, as Docker (which never sees them) would.
-        let descend = |rel: &Path| Ok(!self.tree.is_kernel_fs(rel)?);
+        let descend = |rel: &Path| Ok(keep(rel) && !self.tree.is_kernel_fs(rel)?);
         if self.is_dir() && descend(Path::new(""))? {
             let top = (name != Path::new(".")).then_some(name);
             walk_into(&self.tree, Path::new(""), &descend, &mut |e: &Entry| {
+                if !keep(&e.rel) {
+                    return Ok(());
+                }
                 let entry_name = top.map_or_else(|| e.rel.clone(), |top| top.join(&e.rel));
                 w.append_as(&self.tree, &e.rel, &entry_name, &e.stat)
             })?;
@@ -318,10 +336,21 @@ impl Target {
 
 /// Copies `src` to `target`: written as a tar on one thread, extracted on this one.
 pub fn copy(src: &Source, target: Target, opts: &CopyOptions) -> Result<ApplyStats> {
+    copy_filtered(src, target, opts, &|_| true)
+}
+
+/// [`copy`], leaving out what `keep` says no to (see
+/// [`Source::write_tar_filtered`]).
+pub fn copy_filtered(
+    src: &Source,
+    target: Target,
+    opts: &CopyOptions,
+    keep: &(dyn Fn(&Path) -> bool + Sync),
+) -> Result<ApplyStats> {
     let name = target.name.clone();
     let (reader, writer) = io::pipe().map_err(Error::io("pipe", &target.path))?;
     std::thread::scope(|s| {
-        let producer = s.spawn(move || src.write_tar(&name, writer).map(drop));
+        let producer = s.spawn(move || src.write_tar_filtered(&name, writer, keep).map(drop));
         let applied = target.extract(reader, opts);
         let produced = producer
             .join()
