@@ -121,11 +121,28 @@ pub struct RunArgs {
     /// OCI runtime to use (name on PATH or path).
     #[arg(long, default_value = "runc")]
     pub runtime: PathBuf,
+    /// The image, then the command and its arguments. One list, so that
+    /// everything after the image goes to the command, flags included
+    /// (`run busybox ls -l`), as Docker has it.
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub image_and_command: Vec<String>,
+}
+
+impl RunArgs {
     /// The image.
-    pub image: String,
-    /// The command and its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    pub fn image(&self) -> &str {
+        self.image_and_command.first().map_or("", String::as_str)
+    }
+
+    /// The command after the image.
+    pub fn command(&self) -> &[String] {
+        self.image_and_command.get(1..).unwrap_or_default()
+    }
 }
 
 /// `start`.

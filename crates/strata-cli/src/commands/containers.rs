@@ -122,7 +122,7 @@ fn settings(args: &RunArgs) -> Result<Settings> {
         labels.insert(k, v);
     }
     Ok(Settings {
-        cmd: (!args.command.is_empty()).then(|| args.command.clone()),
+        cmd: (!args.command().is_empty()).then(|| args.command().to_vec()),
         entrypoint: args.entrypoint.as_ref().map(|e| {
             if e.is_empty() {
                 Vec::new()
@@ -160,7 +160,7 @@ fn settings(args: &RunArgs) -> Result<Settings> {
 
 fn create_request(args: &RunArgs) -> Result<CreateRequest> {
     Ok(CreateRequest {
-        image: args.image.clone(),
+        image: args.image().to_owned(),
         name: args.name.clone(),
         settings: settings(args)?,
     })
