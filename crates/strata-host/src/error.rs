@@ -32,6 +32,12 @@ pub enum Error {
     /// The request is malformed.
     #[error("{0}")]
     InvalidArgument(String),
+    /// Something named does not exist (a build source, a user).
+    #[error("{0}")]
+    NotFound(String),
+    /// A build failed.
+    #[error(transparent)]
+    Build(#[from] strata_build::Error),
     /// Something Strata does not do.
     #[error("{0}")]
     Unsupported(String),
@@ -77,6 +83,13 @@ impl Error {
                 ErrorKind::InvalidArgument
             }
             Error::Conflict(_) => ErrorKind::Conflict,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Build(e) => match e.kind() {
+                strata_build::ErrorKind::NotFound => ErrorKind::NotFound,
+                strata_build::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+                strata_build::ErrorKind::Unsupported => ErrorKind::Unsupported,
+                _ => ErrorKind::Internal,
+            },
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Oci(e) => e.kind(),
             Error::Store(e) => e.kind(),

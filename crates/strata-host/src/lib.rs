@@ -7,6 +7,7 @@
 //! print anything.
 
 pub mod archive;
+pub mod build;
 mod change;
 mod check;
 mod error;

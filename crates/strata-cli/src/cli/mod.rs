@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod build;
 mod containers;
 
+pub use build::*;
 pub use containers::*;
 
 /// Strata: build, ship and run container images (image store commands).
@@ -64,6 +66,8 @@ pub enum Command {
     /// Runs a container's monitor (internal).
     #[command(hide = true)]
     ContainerMonitor(MonitorArgs),
+    /// Build an image from a Dockerfile.
+    Build(BuildArgs),
     /// Create an image from a root file system (tarball, directory or `-` for stdin).
     Import(ImportArgs),
     /// List images.
@@ -115,6 +119,8 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Create an image from a root file system.
     Import(ImportArgs),
+    /// Build an image from a Dockerfile.
+    Build(BuildArgs),
 }
 
 /// `system …` subcommands.

@@ -58,42 +58,7 @@ pub fn save(host: &Host, args: &SaveArgs) -> Result<ExitCode> {
         SaveFormat::OciArchive => ArchiveFormat::Oci,
     };
     match &args.output {
-        Some(path) => {
-            // Written beside the target and renamed when complete, so a failed
-            // save never leaves a truncated archive under the requested name.
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let name = path.file_name().context("output path has no file name")?;
-            // A fresh name, created exclusively: never through a planted symlink.
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let tmp = dir.join(format!(
-                ".{}.{}-{nanos}.strata-partial",
-                name.to_string_lossy(),
-                std::process::id()
-            ));
-            let file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .with_context(|| format!("creating {}", tmp.display()))?;
-            let result = host
-                .save(
-                    &args.images,
-                    format,
-                    BufWriter::with_capacity(1 << 20, &file),
-                )
-                .map_err(anyhow::Error::from)
-                .and_then(|()| Ok(file.sync_all()?))
-                .and_then(|()| Ok(fs::rename(&tmp, path)?));
-            if result.is_err() {
-                let _ = fs::remove_file(&tmp);
-            }
-            result?;
-        }
+        Some(path) => save_to_file(host, &args.images, format, path)?,
         None => {
             if io::stdout().is_terminal() {
                 bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
@@ -106,6 +71,44 @@ pub fn save(host: &Host, args: &SaveArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Saves `images` to `path`: written beside it and renamed when complete, so
+/// a failed save never leaves a truncated archive under the requested name.
+pub(super) fn save_to_file(
+    host: &Host,
+    images: &[String],
+    format: ArchiveFormat,
+    path: &std::path::Path,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().context("output path has no file name")?;
+    // A fresh name, created exclusively: never through a planted symlink.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(
+        ".{}.{}-{nanos}.strata-partial",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    let result = host
+        .save(images, format, BufWriter::with_capacity(1 << 20, &file))
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(file.sync_all()?))
+        .and_then(|()| Ok(fs::rename(&tmp, path)?));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// `load`.

@@ -1,6 +1,7 @@
 //! One module per group of commands; `dispatch` routes the parsed command line.
 
 mod archive;
+mod build;
 mod containers;
 mod cp;
 mod images;
@@ -28,6 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Version => system::version(),
         Command::Info | Command::System(SystemCommand::Info) => system::info(&open()?),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(open()?, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::build(&open()?, &a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open()?, &a),
         Command::Inspect(a) => inspect::run(&open()?, &a, inspect::Kind::Any),
         Command::Image(ImageCommand::Inspect(a)) => {

@@ -45,6 +45,7 @@ impl CopyOptions {
         copy::CopyOptions {
             owner: (!self.archive).then_some(owner),
             archive: self.archive,
+            chmod: None,
         }
     }
 }

@@ -43,6 +43,7 @@ pub use record::{
     Container, ContainerRecord, MountRequest, NetworkMode, NetworkState, Phase, PortBinding,
     Settings,
 };
+pub(crate) use rootfs::read_in_root;
 pub use strata_runtime::console;
 use strata_runtime::monitor::MonitorState;
 use strata_store::fsutil;

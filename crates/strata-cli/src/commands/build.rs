@@ -1,0 +1,303 @@
+//! `build`: reads the Dockerfile and context, runs the build on the host, and
+//! renders its progress the way BuildKit's plain output does.
+
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use strata_build::{BuildOptions, Event, Progress};
+use strata_host::archive::ArchiveFormat;
+use strata_host::Host;
+use strata_oci::{Platform, Timestamp};
+
+use super::archive::save_to_file;
+use crate::cli::BuildArgs;
+
+/// `build`.
+pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
+    let (text, name, context, _empty) = read_inputs(args)?;
+    let df = match strata_dockerfile::parse(&text) {
+        Ok(df) => df,
+        Err(e) => bail!("{}", located(&name, e.span, &e.message, &e.text)),
+    };
+    let platform = match &args.platform {
+        Some(p) => {
+            let p: Platform = p.parse()?;
+            let host_platform = Platform::host();
+            if !host_platform.matches(&p) {
+                bail!("building for {p} is not supported on this {host_platform} machine");
+            }
+            p
+        }
+        None => Platform::host(),
+    };
+    let output = args.output.as_deref().map(parse_output).transpose()?;
+    let opts = BuildOptions {
+        target: args.target.clone(),
+        build_args: build_args(&args.build_args),
+        labels: labels(&args.labels)?,
+        tags: args.tags.clone(),
+        no_cache: args.no_cache,
+        platform,
+        created: created_now(),
+    };
+    let started = Instant::now();
+    let plain = PlainProgress::new(args.quiet);
+    let result = match host.build(&df, &context, &opts, &plain) {
+        Ok(r) => r,
+        Err(strata_host::Error::Build(e)) => bail!("{}", render_build_error(&name, &e)),
+        Err(e) => return Err(e.into()),
+    };
+    let id = result.image_id.to_string();
+    if !result.unused_args.is_empty() {
+        plain.line(&format!(
+            "[Warning] One or more build-args [{}] were not consumed",
+            result.unused_args.join(" ")
+        ));
+    }
+    plain.line(&format!("writing image {id} done"));
+    for t in &args.tags {
+        plain.line(&format!("naming to {t} done"));
+    }
+    if let Some((format, dest)) = output {
+        save_to_file(host, std::slice::from_ref(&id), format, &dest)?;
+        plain.line(&format!("exporting to {} done", dest.display()));
+    }
+    if let Some(f) = &args.iidfile {
+        std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
+    }
+    if args.quiet {
+        println!("{id}");
+    } else {
+        plain.line(&format!(
+            "build finished in {:.1}s",
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The Dockerfile's text and display name, the context directory, and (for
+/// `-`) the empty directory standing in for a context, removed on drop.
+fn read_inputs(args: &BuildArgs) -> Result<(String, String, PathBuf, Option<EmptyDir>)> {
+    let read_stdin = || -> Result<String> {
+        if io::stdin().is_terminal() {
+            bail!("reading the Dockerfile from stdin, but stdin is a terminal: pipe it in");
+        }
+        let mut s = String::new();
+        io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the Dockerfile from stdin")?;
+        Ok(s)
+    };
+    if args.context == "-" {
+        let empty = EmptyDir::new()?;
+        let path = empty.0.clone();
+        return Ok((read_stdin()?, "Dockerfile".into(), path, Some(empty)));
+    }
+    let context = PathBuf::from(&args.context);
+    if !context.is_dir() {
+        bail!(
+            "unable to prepare context: path {:?} not found or not a directory",
+            args.context
+        );
+    }
+    let file = match &args.file {
+        Some(f) if f == Path::new("-") => {
+            return Ok((read_stdin()?, "Dockerfile".into(), context, None))
+        }
+        Some(f) => f.clone(),
+        None => context.join("Dockerfile"),
+    };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("reading the Dockerfile {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy().into_owned());
+    Ok((text, name, context, None))
+}
+
+/// An empty temporary directory (the context of `build -`).
+struct EmptyDir(PathBuf);
+
+impl EmptyDir {
+    fn new() -> Result<EmptyDir> {
+        let p = std::env::temp_dir().join(format!("strata-build-{}", std::process::id()));
+        std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        Ok(EmptyDir(p))
+    }
+}
+
+impl Drop for EmptyDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn build_args(given: &[String]) -> BTreeMap<String, String> {
+    given
+        .iter()
+        .filter_map(|a| match a.split_once('=') {
+            Some((k, v)) => Some((k.to_owned(), v.to_owned())),
+            // `--build-arg KEY` takes the value from the environment, if set.
+            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
+        })
+        .collect()
+}
+
+fn labels(given: &[String]) -> Result<BTreeMap<String, String>> {
+    given
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Ok((l.clone(), String::new())),
+        })
+        .collect()
+}
+
+fn parse_output(spec: &str) -> Result<(ArchiveFormat, PathBuf)> {
+    let mut kind = None;
+    let mut dest = None;
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("type", v)) => kind = Some(v.to_owned()),
+            Some(("dest", v)) => dest = Some(PathBuf::from(v)),
+            _ => bail!("invalid --output {spec:?}: expected type=oci|docker,dest=FILE"),
+        }
+    }
+    let format = match kind.as_deref() {
+        Some("oci") => ArchiveFormat::Oci,
+        Some("docker") => ArchiveFormat::Docker,
+        Some(other) => bail!("--output type {other:?} is not supported (oci or docker)"),
+        None => bail!("--output needs type=oci or type=docker"),
+    };
+    let dest = dest.ok_or_else(|| anyhow::anyhow!("--output needs dest=FILE"))?;
+    Ok((format, dest))
+}
+
+/// Now, or `SOURCE_DATE_EPOCH` when set (reproducible images).
+fn created_now() -> String {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .map(Timestamp::from_unix_seconds)
+        .unwrap_or_else(Timestamp::now)
+        .to_rfc3339()
+}
+
+/// `FILE:LINE:COL: message` and the offending text under it.
+fn located(file: &str, span: strata_dockerfile::Span, message: &str, text: &str) -> String {
+    let mut s = format!("{file}:{}:{}: {message}", span.line, span.column);
+    let text = text.lines().next().unwrap_or("").trim_end();
+    if !text.is_empty() {
+        s.push_str(&format!("\n{:>5} | {text}", span.line));
+    }
+    s
+}
+
+fn render_build_error(file: &str, e: &strata_build::Error) -> String {
+    match e {
+        strata_build::Error::Parse(p) => located(file, p.span, &p.message, &p.text),
+        strata_build::Error::Instruction {
+            span,
+            message,
+            text,
+            ..
+        } => located(file, *span, message, text),
+        other => {
+            let mut msg = match other.span() {
+                Some(span) => format!("{file}:{}: {}", span.line, strip_line(&other.to_string())),
+                None => other.to_string(),
+            };
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                msg.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            msg
+        }
+    }
+}
+
+/// Drops the `line N: ` prefix the builder's messages start with.
+fn strip_line(s: &str) -> String {
+    match s.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((_, rest)) => rest.to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+/// BuildKit's plain progress: `#N [stage i/n] INSTRUCTION`, then `#N CACHED`,
+/// `#N 0.123 output…` and `#N DONE 0.4s` lines, on stderr.
+struct PlainProgress {
+    quiet: bool,
+    out: Mutex<io::Stderr>,
+    partial: Mutex<BTreeMap<usize, Vec<u8>>>,
+}
+
+impl PlainProgress {
+    fn new(quiet: bool) -> Self {
+        PlainProgress {
+            quiet,
+            out: Mutex::new(io::stderr()),
+            partial: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn line(&self, s: &str) {
+        if self.quiet {
+            return;
+        }
+        let out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(&*out, "{s}");
+    }
+}
+
+impl Progress for PlainProgress {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::Step {
+                id,
+                stage,
+                index,
+                total,
+                text,
+            } => {
+                let text = text.lines().next().unwrap_or("");
+                self.line(&format!("#{id} [{stage} {index}/{total}] {text}"));
+            }
+            Event::Cached { id } => self.line(&format!("#{id} CACHED")),
+            Event::Output { id, data, elapsed } => {
+                let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
+                let buf = partial.entry(id).or_default();
+                buf.extend_from_slice(data);
+                while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=nl).collect();
+                    let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+                    self.line(&format!("#{id} {:.3} {text}", elapsed.as_secs_f64()));
+                }
+            }
+            Event::Done { id, elapsed } => {
+                let rest = self
+                    .partial
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id)
+                    .filter(|b| !b.is_empty());
+                if let Some(rest) = rest {
+                    self.line(&format!("#{id} {}", String::from_utf8_lossy(&rest)));
+                }
+                self.line(&format!("#{id} DONE {:.1}s", elapsed.as_secs_f64()));
+            }
+            Event::Failed { id, message } => {
+                let first = message.lines().next().unwrap_or("");
+                self.line(&format!("#{id} ERROR: {first}"));
+            }
+            Event::Warning(w) => self.line(&format!("WARNING: {w}")),
+        }
+    }
+}

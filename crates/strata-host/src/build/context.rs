@@ -1,0 +1,236 @@
+//! The build context: a directory, what `.dockerignore` leaves out of it, COPY
+//! source patterns expanded against a tree, and the digest of what a COPY takes.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use strata_dockerfile::ignore::IgnoreRules;
+use strata_dockerfile::pattern::{has_meta, Pattern};
+use strata_oci::{Algorithm, Digest, Digester};
+
+use crate::error::{Error, Result};
+
+/// A build context directory and its `.dockerignore`.
+#[derive(Debug)]
+pub struct Context {
+    root: PathBuf,
+    ignore: IgnoreRules,
+}
+
+impl Context {
+    /// The context at `root`, reading its `.dockerignore` if there is one.
+    pub fn open(root: &Path) -> Result<Context> {
+        let root = fs::canonicalize(root).map_err(Error::io("open build context", root))?;
+        if !root.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "build context {} is not a directory",
+                root.display()
+            )));
+        }
+        let ignore_file = root.join(".dockerignore");
+        let text = match fs::read_to_string(&ignore_file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io("read", &ignore_file)(e)),
+        };
+        let ignore = IgnoreRules::parse(&text)
+            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", ignore_file.display())))?;
+        Ok(Context { root, ignore })
+    }
+
+    /// The context directory (absolute, resolved).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// True when `.dockerignore` leaves `rel` (context-relative) out.
+    pub fn is_excluded(&self, rel: &str) -> bool {
+        !rel.is_empty() && self.ignore.is_excluded(rel)
+    }
+
+    /// True when a walker must enter excluded directory `rel` because an
+    /// exception may bring something below it back.
+    pub fn may_include_below(&self, rel: &str) -> bool {
+        self.ignore.may_include_below(rel)
+    }
+}
+
+/// A COPY source made relative to its tree's root: `/a/../b` → `b`, `.` → ``.
+/// `None` when it climbs out of the root.
+pub(crate) fn relative(source: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in source.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Expands a COPY source pattern against the tree at `root`: the paths (relative
+/// to `root`, sorted) it names that exist and that `keep` accepts. A pattern
+/// without wildcards names one path, which must exist.
+pub(crate) fn expand(
+    root: &Path,
+    source: &str,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let rel = relative(source).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "COPY source {source:?} is outside the build context"
+        ))
+    })?;
+    let not_found = || {
+        Error::NotFound(format!(
+            "COPY source {source:?}: no such file or directory in the build context"
+        ))
+    };
+    if !has_meta(&rel) {
+        if fs::symlink_metadata(root.join(&rel)).is_err() || !keep(&rel) {
+            return Err(not_found());
+        }
+        return Ok(vec![rel]);
+    }
+    let mut found = vec![String::new()];
+    for part in rel.split('/') {
+        let mut next = Vec::new();
+        if has_meta(part) {
+            let pattern = Pattern::new(part)
+                .map_err(|e| Error::InvalidArgument(format!("COPY source {source:?}: {e}")))?;
+            for dir in &found {
+                let Ok(entries) = fs::read_dir(root.join(dir)) else {
+                    continue;
+                };
+                let mut names: Vec<String> = entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|n| pattern.matches(n))
+                    .collect();
+                names.sort();
+                next.extend(names.into_iter().map(|n| join(dir, &n)));
+            }
+        } else {
+            next = found
+                .iter()
+                .map(|d| join(d, part))
+                .filter(|p| fs::symlink_metadata(root.join(p)).is_ok())
+                .collect();
+        }
+        found = next;
+    }
+    found.retain(|p| keep(p));
+    if found.is_empty() {
+        return Err(not_found());
+    }
+    Ok(found)
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Hashes what copying `paths` (relative to `root`) would take: each entry's
+/// relative path, type, permission bits, link target and content, in a
+/// fixed order; entries `keep` rejects are left out (and not entered).
+pub(crate) fn digest(root: &Path, paths: &[String], keep: &dyn Fn(&str) -> bool) -> Result<Digest> {
+    let mut d = Digester::new(Algorithm::Sha256);
+    for p in paths {
+        d.update(format!("source {p}\n").as_bytes());
+        hash_entry(root, p, keep, &mut d)?;
+    }
+    Ok(d.finish())
+}
+
+fn hash_entry(root: &Path, rel: &str, keep: &dyn Fn(&str) -> bool, d: &mut Digester) -> Result<()> {
+    let path = root.join(rel);
+    let meta = fs::symlink_metadata(&path).map_err(Error::io("read", &path))?;
+    let ft = meta.file_type();
+    let mode = meta.permissions().mode() & 0o7777;
+    if ft.is_symlink() {
+        let target = fs::read_link(&path).map_err(Error::io("read link", &path))?;
+        d.update(format!("l {rel} {mode:o} {}\n", target.display()).as_bytes());
+    } else if ft.is_file() {
+        let mut f = fs::File::open(&path).map_err(Error::io("open", &path))?;
+        let mut h = Digester::new(Algorithm::Sha256);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = f.read(&mut buf).map_err(Error::io("read", &path))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        d.update(format!("f {rel} {mode:o} {} {}\n", meta.len(), h.finish()).as_bytes());
+    } else if ft.is_dir() {
+        d.update(format!("d {rel} {mode:o}\n").as_bytes());
+        let mut names: Vec<String> = fs::read_dir(&path)
+            .map_err(Error::io("read", &path))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        for n in names {
+            let child = join(rel, &n);
+            if keep(&child) {
+                hash_entry(root, &child, keep, d)?;
+            }
+        }
+    } else {
+        d.update(format!("s {rel} {mode:o} {}\n", meta.rdev()).as_bytes());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_sources_stay_inside_the_root() {
+        assert_eq!(relative("/a/../b").as_deref(), Some("b"));
+        assert_eq!(relative(".").as_deref(), Some(""));
+        assert_eq!(relative("./x/").as_deref(), Some("x"));
+        assert_eq!(relative("../x"), None);
+    }
+
+    #[test]
+    fn expand_matches_wildcards_per_component_and_sorts() {
+        let t = strata_testkit::TempDir::new("ctx-expand");
+        for f in ["a.txt", "b.txt", "c.md", "sub/d.txt"] {
+            let p = t.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, f).unwrap();
+        }
+        let all = |_: &str| true;
+        assert_eq!(expand(t.path(), "*.txt", &all).unwrap(), ["a.txt", "b.txt"]);
+        assert_eq!(expand(t.path(), "*/d.txt", &all).unwrap(), ["sub/d.txt"]);
+        assert_eq!(expand(t.path(), "c.md", &all).unwrap(), ["c.md"]);
+        assert!(expand(t.path(), "nope", &all).is_err());
+        assert!(expand(t.path(), "*.rs", &all).is_err());
+        assert!(expand(t.path(), "c.md", &|p: &str| p != "c.md").is_err());
+    }
+
+    #[test]
+    fn digest_changes_with_content_and_mode_but_not_mtime() {
+        let t = strata_testkit::TempDir::new("ctx-digest");
+        fs::write(t.join("f"), "one").unwrap();
+        let all = |_: &str| true;
+        let paths = vec!["f".to_owned()];
+        let first = digest(t.path(), &paths, &all).unwrap();
+        fs::write(t.join("f"), "two").unwrap();
+        let second = digest(t.path(), &paths, &all).unwrap();
+        assert_ne!(first, second);
+        fs::set_permissions(t.join("f"), fs::Permissions::from_mode(0o700)).unwrap();
+        assert_ne!(second, digest(t.path(), &paths, &all).unwrap());
+    }
+}

@@ -1,0 +1,43 @@
+//! `build`: the builder's [`Executor`](strata_build::Executor) wired to this
+//! host's store, snapshots and runtime.
+//!
+//! Each step runs on an overlay mount of its parent's snapshots with a fresh
+//! upper directory; the upper directory becomes the step's layer (one
+//! streaming pass: tar, hash, compress, store) and is then renamed into place
+//! as the new snapshot. Step results are remembered under their cache keys in
+//! `build-cache/` of the store root.
+
+mod cache;
+mod context;
+mod copy;
+mod executor;
+mod run;
+mod worktree;
+
+use std::path::Path;
+
+use strata_build::{BuildOptions, BuildResult, Progress};
+use strata_dockerfile::Dockerfile;
+
+pub use context::Context;
+pub use executor::BuildExecutor;
+
+use crate::error::Result;
+use crate::host::Host;
+
+impl Host {
+    /// Builds `df` with `context` as the build context.
+    pub fn build(
+        &self,
+        df: &Dockerfile,
+        context: &Path,
+        opts: &BuildOptions,
+        progress: &dyn Progress,
+    ) -> Result<BuildResult> {
+        // Garbage collection waits for the build: its layers are not in any
+        // image until the end.
+        let _gc = self.store.lock_shared()?;
+        let exec = BuildExecutor::new(self, Context::open(context)?);
+        Ok(strata_build::build(df, opts, &exec, progress)?)
+    }
+}

@@ -1,0 +1,195 @@
+//! `RUN`: the command in a runc container on the step's merged root file
+//! system, its output streamed to the builder as it comes.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use strata_build::{MountSource, RunRequest};
+use strata_runtime::bundle::UserFiles;
+use strata_runtime::bundle::{self, EtcFiles, NetworkMode, RunOptions, SeccompMode, UserMount};
+use strata_runtime::network::NetNs;
+use strata_runtime::runc::{Runtime, DEFAULT_RUNTIME};
+use strata_store::fsutil;
+
+use super::worktree::{mount_layers_ro, unmount, WorkTree};
+use super::BuildExecutor;
+use crate::containers::read_in_root;
+use crate::error::{Error, Result};
+
+/// The hostname of build containers, as BuildKit names them.
+const HOSTNAME: &str = "buildkitsandbox";
+/// Where `RUN --network=none` namespaces live while their step runs.
+const NETNS_DIR: &str = "/run/strata/netns";
+
+impl BuildExecutor<'_> {
+    /// Runs `req` on the mounted `tree`; returns the exit code.
+    pub(crate) fn run_on(
+        &self,
+        tree: &WorkTree<'_>,
+        req: &RunRequest,
+        output: &mut dyn FnMut(&[u8]),
+    ) -> Result<i32> {
+        let id = format!("strata-build-{}", self.next_id());
+        let scratch = tree.scratch("run")?;
+        let merged = tree.merged();
+        let mut mounts = Vec::new();
+        let mut to_unmount = Vec::new();
+        for (n, m) in req.mounts.iter().enumerate() {
+            let source = match &m.source {
+                MountSource::Tmpfs => {
+                    mounts.push(UserMount::Tmpfs {
+                        destination: m.target.clone(),
+                    });
+                    continue;
+                }
+                MountSource::Cache { id } => {
+                    let dir = self.cache_mount_dir(id)?;
+                    dir.display().to_string()
+                }
+                MountSource::Bind { source, path } => {
+                    let base = match source {
+                        strata_build::CopySource::Context => self.context.root().to_path_buf(),
+                        strata_build::CopySource::Layers(layers) => {
+                            let at = tree.scratch(&format!("mount-{n}"))?;
+                            let empty = tree.scratch(&format!("mount-{n}-empty"))?;
+                            if mount_layers_ro(self.host, layers, &at, &empty)? {
+                                to_unmount.push(at.clone());
+                            }
+                            at
+                        }
+                        strata_build::CopySource::Inline { .. } => {
+                            return Err(Error::InvalidArgument(
+                                "a here-document cannot be mounted".into(),
+                            ))
+                        }
+                    };
+                    let rel = super::context::relative(path).ok_or_else(|| {
+                        Error::InvalidArgument(format!(
+                            "--mount source {path:?} is outside its tree"
+                        ))
+                    })?;
+                    base.join(rel).display().to_string()
+                }
+            };
+            mounts.push(UserMount::Bind {
+                source,
+                destination: m.target.clone(),
+                read_only: m.readonly,
+            });
+        }
+        let netns = if req.network_none {
+            Some(NetNs::create(Path::new(NETNS_DIR), &id)?)
+        } else {
+            None
+        };
+        let result = self.run_runc(&id, &scratch, &merged, req, mounts, netns.as_ref(), output);
+        for at in to_unmount {
+            unmount(&at);
+        }
+        if let Some(ns) = netns {
+            let _ = ns.remove();
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_runc(
+        &self,
+        id: &str,
+        scratch: &Path,
+        merged: &Path,
+        req: &RunRequest,
+        mounts: Vec<UserMount>,
+        netns: Option<&NetNs>,
+        output: &mut dyn FnMut(&[u8]),
+    ) -> Result<i32> {
+        let hosts =
+            format!("127.0.0.1\tlocalhost {HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        for (name, content) in [
+            ("hosts", hosts),
+            ("hostname", format!("{HOSTNAME}\n")),
+            ("resolv.conf", resolv),
+        ] {
+            fsutil::replace_file(&scratch.join(name), content.as_bytes())?;
+        }
+        let opts = RunOptions {
+            rootfs: merged.display().to_string(),
+            hostname: HOSTNAME.to_owned(),
+            entrypoint: Some(req.args.clone()),
+            cmd: Some(Vec::new()),
+            env: req.env.clone(),
+            workdir: Some(req.cwd.clone()),
+            user: (!req.user.is_empty()).then(|| req.user.clone()),
+            tty: false,
+            read_only: false,
+            mounts,
+            network: match netns {
+                Some(ns) => NetworkMode::Namespace(ns.path().display().to_string()),
+                None => NetworkMode::Host,
+            },
+            no_new_privileges: false,
+            seccomp: SeccompMode::Default,
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            memory: None,
+            cpus: None,
+            pids_limit: None,
+            cgroups_path: format!("/strata/{id}"),
+            etc: EtcFiles {
+                hosts: Some(scratch.join("hosts").display().to_string()),
+                resolv_conf: Some(scratch.join("resolv.conf").display().to_string()),
+                hostname: Some(scratch.join("hostname").display().to_string()),
+            },
+        };
+        let files = UserFiles {
+            passwd: read_in_root(merged, "/etc/passwd", 1 << 20).unwrap_or_default(),
+            group: read_in_root(merged, "/etc/group", 1 << 20).unwrap_or_default(),
+        };
+        let arch = strata_oci::Platform::host().architecture;
+        let spec = bundle::generate(
+            &strata_oci::ContainerConfig::default(),
+            &opts,
+            &files,
+            &arch,
+        )?;
+        let bytes = serde_json::to_vec(&spec)
+            .map_err(|e| Error::Archive(format!("encoding the runtime spec: {e}")))?;
+        fsutil::replace_file(&scratch.join("config.json"), &bytes)?;
+
+        let runtime = Runtime::new(Path::new(DEFAULT_RUNTIME), &self.host.runtime_root())?;
+        let (mut reader, writer) = std::io::pipe().map_err(Error::io("pipe", scratch))?;
+        let writer2 = writer.try_clone().map_err(Error::io("pipe", scratch))?;
+        let mut cmd = runtime.command();
+        cmd.arg("run")
+            .arg("--bundle")
+            .arg(scratch)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(writer2);
+        let mut child = cmd.spawn().map_err(Error::io("run", runtime.binary()))?;
+        // The command's copies of the pipe are the only writers left.
+        drop(cmd);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => output(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("read output of", runtime.binary())(e)),
+            }
+        }
+        let status = child
+            .wait()
+            .map_err(Error::io("wait for", runtime.binary()))?;
+        // runc removes a foreground container when it ends; this is for a killed runc.
+        let _ = runtime.delete(id);
+        Ok(status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    }
+}
