@@ -129,6 +129,38 @@ pub fn empty_trash(trash: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The mount points the kernel lists for this process (`/proc/self/mountinfo`),
+/// unescaped; empty when it cannot be read.
+pub fn mount_points() -> Vec<String> {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| {
+            p.replace("\\040", " ")
+                .replace("\\011", "\t")
+                .replace("\\012", "\n")
+                .replace("\\134", "\\")
+        })
+        .collect()
+}
+
+/// Detaches every mount at or below `dir` (deepest first). Best effort: what
+/// cannot be unmounted stays.
+pub fn unmount_below(dir: &Path) {
+    let prefix = dir.display().to_string();
+    let below = format!("{prefix}/");
+    let mut points: Vec<String> = mount_points()
+        .into_iter()
+        .filter(|p| *p == prefix || p.starts_with(&below))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = rustix::mount::unmount(p.as_str(), rustix::mount::UnmountFlags::DETACH);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -146,6 +146,9 @@ impl Store {
     /// entries were removed.
     pub fn clean_leftovers(&self, _exclusive: &LockGuard) -> Result<usize> {
         let mut n = 0;
+        // A killed build or copy may have left a mount in its scratch: detached
+        // first, so emptying never reaches through it.
+        fsutil::unmount_below(&self.paths.tmp());
         for dir in [self.paths.ingest(), self.paths.tmp(), self.paths.trash()] {
             n += count_entries(&dir)?;
             fsutil::empty_trash(&dir)?;

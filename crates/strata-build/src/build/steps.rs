@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use strata_dockerfile::{parse, Command, Copy as CopyCmd, Instruction, MountKind, Run};
+use strata_dockerfile::{parse, Command, Copy as CopyCmd, Heredoc, Instruction, MountKind, Run};
 use strata_oci::{ContainerConfig, ImageConfig};
 
 use super::{announce, base_of, Ctx};
@@ -315,21 +315,42 @@ fn run_step(
     started: Instant,
 ) -> Result<()> {
     let mut args = st.argv(&run.command);
-    if !run.heredocs.is_empty() {
-        if let (strata_dockerfile::CommandLine::Shell(cmd), Some(last)) =
-            (&run.command, args.last_mut())
-        {
-            // The shell reads the here-documents itself, as BuildKit has it.
-            let mut script = cmd.clone();
-            for h in &run.heredocs {
-                script.push('\n');
-                script.push_str(&h.content);
-                if !h.content.ends_with('\n') && !h.content.is_empty() {
-                    script.push('\n');
-                }
-                script.push_str(&h.name);
+    let mut mounts = Vec::new();
+    if let strata_dockerfile::CommandLine::Shell(cmd) = &run.command {
+        match (heredoc_only(cmd, &run.heredocs), args.last_mut()) {
+            // `RUN <<EOF` with a `#!` line: the here-document is the program,
+            // mounted as a file and run, as BuildKit does.
+            (Some(h), _) if h.content.starts_with("#!") => {
+                let path = format!("/dev/pipes/{}", h.name);
+                mounts.push(RunMount {
+                    target: path.clone(),
+                    source: MountSource::Bind {
+                        source: CopySource::Inline {
+                            name: h.name.clone(),
+                            content: h.content.clone().into_bytes(),
+                        },
+                        path: h.name.clone(),
+                    },
+                    readonly: true,
+                });
+                args = vec![path];
             }
-            *last = script;
+            // `RUN <<EOF`: the here-document is the script.
+            (Some(h), Some(last)) => *last = h.content.clone(),
+            // A command reading here-documents: the shell reads them itself.
+            (None, Some(last)) if !run.heredocs.is_empty() => {
+                let mut script = cmd.clone();
+                for h in &run.heredocs {
+                    script.push('\n');
+                    script.push_str(&h.content);
+                    if !h.content.ends_with('\n') && !h.content.is_empty() {
+                        script.push('\n');
+                    }
+                    script.push_str(&h.name);
+                }
+                *last = script;
+            }
+            _ => {}
         }
     }
     let mut env = st.run_env();
@@ -338,7 +359,6 @@ fn run_step(
             env.push(format!("{name}={v}"));
         }
     }
-    let mut mounts = Vec::new();
     let mut mount_keys = Vec::new();
     for m in &run.mounts {
         let source = match m.kind {
@@ -409,6 +429,15 @@ fn run_step(
         });
     }
     remember(ctx, st, ins, &key, outcome.layer)
+}
+
+/// The here-document a shell-form RUN consists of, when it is nothing else
+/// (`<<EOF`, `<<-EOF`, `<<"EOF"`).
+fn heredoc_only<'r>(cmd: &str, heredocs: &'r [Heredoc]) -> Option<&'r Heredoc> {
+    let [h] = heredocs else { return None };
+    let word = cmd.trim().strip_prefix("<<")?;
+    let word = word.strip_prefix('-').unwrap_or(word);
+    (word.trim_matches(['"', '\'']) == h.name).then_some(h)
 }
 
 /// Where `--from` points: the context, a stage's layers or an image's; and

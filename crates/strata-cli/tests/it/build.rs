@@ -224,3 +224,190 @@ CMD [\"sh\", \"-c\", \"cat /listing; ls /txt /flat\"]\n",
     let public = s.ok(&["run", "--rm", "cp", "ls", "/all/secret"]);
     assert_eq!(public, "public\n");
 }
+
+#[test]
+fn heredocs_run_as_scripts_programs_and_files() {
+    let Some(s) = setup() else { return };
+    let ctx = s.dir.join("ctx");
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN <<EOF\necho one > /one\necho two >> /one\nEOF\n\
+RUN <<-\"END\"\n\t#!/bin/sh\n\techo \"program $0\" > /two\n\tEND\n\
+RUN cat > /three <<X && echo tail >> /three\nline\nX\n\
+ARG WHO=world\nCOPY <<EOF /four\nhello $WHO\nEOF\nCMD cat /one /two /three /four\n",
+        )],
+    );
+    let out = build(&s, &ctx, &["-t", "hd"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        s.ok(&["run", "--rm", "hd"]),
+        "one\ntwo\nprogram /dev/pipes/END\nline\ntail\nhello world\n"
+    );
+}
+
+#[test]
+fn build_flags_work_as_dockers() {
+    let Some(s) = setup() else { return };
+    let ctx = s.dir.join("ctx");
+    write(
+        &ctx,
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox AS base\nRUN echo base > /base\n\
+FROM base AS offline\nRUN --network=none ip -o link | cut -d: -f2 | tr -d ' \\n' > /links\n\
+FROM busybox\nRUN echo final > /final\n",
+            ),
+            ("data.txt", "x"),
+        ],
+    );
+    // --target, -q, --iidfile.
+    let iid = s.dir.join("iid");
+    let out = build(
+        &s,
+        &ctx,
+        &[
+            "-q",
+            "--target",
+            "offline",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "-t",
+            "off",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_owned();
+    assert!(
+        id.starts_with("sha256:") && text(&out.stderr).is_empty(),
+        "{id}"
+    );
+    assert_eq!(fs::read_to_string(&iid).unwrap(), id);
+    assert_eq!(
+        s.ok(&["run", "--rm", "off", "cat", "/links"]),
+        "lo",
+        "RUN --network=none has only loopback"
+    );
+    assert_eq!(s.ok(&["run", "--rm", "off", "cat", "/base"]), "base\n");
+
+    // --output writes an archive docker load reads; the image is in the store too.
+    let tar = s.dir.join("out.tar");
+    let spec = format!("type=docker,dest={}", tar.display());
+    let out = build(&s, &ctx, &["-t", "final", "--output", &spec]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&tar)
+        .output()
+        .unwrap();
+    assert!(text(&listing.stdout).contains("manifest.json"));
+
+    // A Dockerfile on stdin, no context.
+    let mut child = s
+        .cmd(&["build", "-q", "-t", "stdin", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"FROM busybox\nCMD [\"echo\", \"from stdin\"]\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert_eq!(s.ok(&["run", "--rm", "stdin"]), "from stdin\n");
+
+    // ADD of a URL fails clearly: there is no network to fetch it.
+    write(
+        &ctx,
+        &[("Dockerfile", "FROM busybox\nADD http://example.com/x /x\n")],
+    );
+    let err = s.fails(&["build", ctx.to_str().unwrap()]);
+    assert!(
+        err.contains("Dockerfile:2") && err.contains("http://example.com/x"),
+        "{err}"
+    );
+}
+
+#[test]
+fn source_date_epoch_makes_builds_reproducible() {
+    let Some(_) = setup() else { return };
+    let stores = [Strata::new(), Strata::new()];
+    let epoch = ("SOURCE_DATE_EPOCH", "1700000000");
+    let ctx = stores[0].dir.join("ctx");
+    write(
+        &ctx,
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\nWORKDIR /app\nCOPY . .\nRUN echo built > out && mkdir -p d/e\n",
+            ),
+            ("src/a.txt", "a"),
+            ("b.txt", "b"),
+        ],
+    );
+    let rootfs = crate::common::busybox_rootfs(stores[0].dir.path()).unwrap();
+    let ids: Vec<String> = stores
+        .iter()
+        .map(|s| {
+            let import = s
+                .cmd(&["import", rootfs.to_str().unwrap(), "busybox:latest"])
+                .env(epoch.0, epoch.1)
+                .output()
+                .unwrap();
+            assert!(import.status.success(), "{}", text(&import.stderr));
+            let out = s
+                .cmd(&["build", "-q", ctx.to_str().unwrap()])
+                .env(epoch.0, epoch.1)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout).trim().to_owned()
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1], "same inputs, same image in two stores");
+    let created = stores[0].ok(&["inspect", "--format", "{{.Created}}", &ids[0]]);
+    assert!(created.starts_with("2023-11-14T22:13:20"), "{created}");
+}
+
+#[test]
+fn a_build_killed_mid_step_leaves_no_mount_and_a_consistent_store() {
+    let Some(s) = setup() else { return };
+    let ctx = s.dir.join("ctx");
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo started; sleep 1; echo never > /x\n",
+        )],
+    );
+    let mut child = s
+        .cmd(&["build", "--progress", "plain", ctx.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed once the RUN has started (its overlay is mounted).
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0
+        && !line.contains("started")
+    {}
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The step's runc ends on its own; its mount in our namespace stays until cleaned.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    s.ok(&["image", "prune", "-f"]);
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(s.root().to_str().unwrap()),
+        "no mount left behind"
+    );
+    s.assert_consistent();
+    // And the next build completes.
+    let out = build(&s, &ctx, &["-t", "after"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
@@ -60,10 +61,14 @@ impl BuildExecutor<'_> {
                             }
                             at
                         }
-                        strata_build::CopySource::Inline { .. } => {
-                            return Err(Error::InvalidArgument(
-                                "a here-document cannot be mounted".into(),
-                            ))
+                        strata_build::CopySource::Inline { name, content } => {
+                            // A here-document run as a program: an executable file.
+                            let dir = tree.scratch(&format!("mount-{n}"))?;
+                            let file = dir.join(name);
+                            fs::write(&file, content).map_err(Error::io("write", &file))?;
+                            fs::set_permissions(&file, fs::Permissions::from_mode(0o755))
+                                .map_err(Error::io("chmod", &file))?;
+                            dir
                         }
                     };
                     let rel = super::context::relative(path).ok_or_else(|| {

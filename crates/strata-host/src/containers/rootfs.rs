@@ -102,23 +102,10 @@ impl Host {
     }
 }
 
-/// True when `path` is a mount point (its device differs from its parent's, or
-/// it appears in /proc/self/mountinfo).
+/// True when `path` is a mount point (the kernel's mount table lists it).
 pub(crate) fn is_mountpoint(path: &Path) -> bool {
-    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
     let want = path.display().to_string();
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .any(|mp| unescape_mount_path(mp) == want)
-}
-
-fn unescape_mount_path(s: &str) -> String {
-    s.replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
+    strata_store::fsutil::mount_points().contains(&want)
 }
 
 /// Reads a small file of the container's root file system, resolving the path

@@ -1,21 +1,25 @@
 //! `build`: reads the Dockerfile and context, runs the build on the host, and
-//! renders its progress the way BuildKit's plain output does.
+//! renders its progress the way BuildKit does (plain lines, or a live view on
+//! a terminal).
+
+mod progress;
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use strata_build::{BuildOptions, Event, Progress};
+use strata_build::BuildOptions;
 use strata_host::archive::ArchiveFormat;
 use strata_host::Host;
 use strata_oci::{Platform, Timestamp};
 
 use super::archive::save_to_file;
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, ProgressArg};
+use progress::{PlainProgress, TtyProgress};
 
 /// `build`.
 pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
@@ -47,7 +51,32 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let plain = PlainProgress::new(args.quiet);
-    let result = match host.build(&df, &context, &opts, &plain) {
+    let live = !args.quiet
+        && match args.progress {
+            ProgressArg::Tty => true,
+            ProgressArg::Plain => false,
+            ProgressArg::Auto => io::stderr().is_terminal(),
+        };
+    let outcome = if live {
+        let view = TtyProgress::new();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    view.draw(false);
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            });
+            let outcome = host.build(&df, &context, &opts, &view);
+            done.store(true, Ordering::Relaxed);
+            outcome
+        })
+        .inspect(|_| view.draw(true))
+        .inspect_err(|_| view.draw(true))
+    } else {
+        host.build(&df, &context, &opts, &plain)
+    };
+    let result = match outcome {
         Ok(r) => r,
         Err(strata_host::Error::Build(e)) => bail!("{}", render_build_error(&name, &e)),
         Err(e) => return Err(e.into()),
@@ -228,76 +257,5 @@ fn strip_line(s: &str) -> String {
     match s.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
         Some((_, rest)) => rest.to_owned(),
         None => s.to_owned(),
-    }
-}
-
-/// BuildKit's plain progress: `#N [stage i/n] INSTRUCTION`, then `#N CACHED`,
-/// `#N 0.123 output…` and `#N DONE 0.4s` lines, on stderr.
-struct PlainProgress {
-    quiet: bool,
-    out: Mutex<io::Stderr>,
-    partial: Mutex<BTreeMap<usize, Vec<u8>>>,
-}
-
-impl PlainProgress {
-    fn new(quiet: bool) -> Self {
-        PlainProgress {
-            quiet,
-            out: Mutex::new(io::stderr()),
-            partial: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    fn line(&self, s: &str) {
-        if self.quiet {
-            return;
-        }
-        let out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(&*out, "{s}");
-    }
-}
-
-impl Progress for PlainProgress {
-    fn event(&self, event: Event<'_>) {
-        match event {
-            Event::Step {
-                id,
-                stage,
-                index,
-                total,
-                text,
-            } => {
-                let text = text.lines().next().unwrap_or("");
-                self.line(&format!("#{id} [{stage} {index}/{total}] {text}"));
-            }
-            Event::Cached { id } => self.line(&format!("#{id} CACHED")),
-            Event::Output { id, data, elapsed } => {
-                let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
-                let buf = partial.entry(id).or_default();
-                buf.extend_from_slice(data);
-                while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=nl).collect();
-                    let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-                    self.line(&format!("#{id} {:.3} {text}", elapsed.as_secs_f64()));
-                }
-            }
-            Event::Done { id, elapsed } => {
-                let rest = self
-                    .partial
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id)
-                    .filter(|b| !b.is_empty());
-                if let Some(rest) = rest {
-                    self.line(&format!("#{id} {}", String::from_utf8_lossy(&rest)));
-                }
-                self.line(&format!("#{id} DONE {:.1}s", elapsed.as_secs_f64()));
-            }
-            Event::Failed { id, message } => {
-                let first = message.lines().next().unwrap_or("");
-                self.line(&format!("#{id} ERROR: {first}"));
-            }
-            Event::Warning(w) => self.line(&format!("WARNING: {w}")),
-        }
     }
 }
