@@ -26,7 +26,14 @@ impl Host {
     /// interrupted operations. Requires the exclusive lock.
     pub(crate) fn collect_garbage(&self, lock: &LockGuard) -> Result<Reclaimed> {
         let records = self.store.records()?;
-        let marked = gc::mark(&self.store, &records)?;
+        let mut marked = gc::mark(&self.store, &records)?;
+        // The build cache's layers survive image removal (Docker's does too);
+        // `builder prune` lets them go.
+        for blob in self.build_cache_blobs()? {
+            if self.store.content().exists(&blob) {
+                marked.live.insert(blob);
+            }
+        }
         let mut live_chains = BTreeSet::new();
         for target in records.images.keys() {
             match self.image(&records, target) {

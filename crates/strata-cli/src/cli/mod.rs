@@ -68,6 +68,9 @@ pub enum Command {
     ContainerMonitor(MonitorArgs),
     /// Build an image from a Dockerfile.
     Build(BuildArgs),
+    /// Manage builds.
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Create an image from a root file system (tarball, directory or `-` for stdin).
     Import(ImportArgs),
     /// List images.
@@ -121,6 +124,24 @@ pub enum ImageCommand {
     Import(ImportArgs),
     /// Build an image from a Dockerfile.
     Build(BuildArgs),
+}
+
+/// `builder …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BuilderCommand {
+    /// Remove the build cache.
+    Prune(BuilderPruneArgs),
+}
+
+/// `builder prune`.
+#[derive(Debug, Args)]
+pub struct BuilderPruneArgs {
+    /// Also remove the `RUN --mount=type=cache` directories.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 /// `system …` subcommands.

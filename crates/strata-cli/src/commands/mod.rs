@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use strata_host::{Host, HostConfig};
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::cli::{BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -30,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Info | Command::System(SystemCommand::Info) => system::info(&open()?),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(open()?, a),
         Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::build(&open()?, &a),
+        Command::Builder(BuilderCommand::Prune(a)) => build::prune(&open()?, &a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open()?, &a),
         Command::Inspect(a) => inspect::run(&open()?, &a, inspect::Kind::Any),
         Command::Image(ImageCommand::Inspect(a)) => {

@@ -73,6 +73,13 @@ pub fn df(host: &Host, args: &DfArgs) -> Result<ExitCode> {
             "Size": human_size(containers_size),
             "Reclaimable": format!("{} ({}%)", human_size(stopped_size), pct(stopped_size, containers_size)),
         }),
+        json!({
+            "Type": "Build Cache",
+            "TotalCount": usage.build_cache.entries.to_string(),
+            "Active": "0",
+            "Size": human_size(usage.build_cache.size),
+            "Reclaimable": human_size(usage.build_cache.size),
+        }),
     ];
     let headers = json!({"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE"});
     let format = Format::parse(args.format.as_deref().unwrap_or(""))?

@@ -411,3 +411,37 @@ fn a_build_killed_mid_step_leaves_no_mount_and_a_consistent_store() {
     let out = build(&s, &ctx, &["-t", "after"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_build_cache_survives_image_removal_until_builder_prune() {
+    let Some(s) = setup() else { return };
+    let ctx = s.dir.join("ctx");
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo cached > /f\nCMD [\"cat\", \"/f\"]\n",
+        )],
+    );
+    assert!(build(&s, &ctx, &["-t", "c"]).status.success());
+    s.ok(&["rmi", "c"]);
+    s.ok(&["image", "prune", "-f"]);
+    let df = s.ok(&["system", "df"]);
+    assert!(
+        df.lines()
+            .any(|l| l.starts_with("Build Cache") && !l.contains(" 0B ")),
+        "{df}"
+    );
+
+    // The step's layer outlived the image; its snapshot is unpacked again.
+    let out = build(&s, &ctx, &["-t", "c"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr).matches("CACHED").count(), 1);
+    assert_eq!(s.ok(&["run", "--rm", "c"]), "cached\n");
+
+    let pruned = s.ok(&["builder", "prune", "-f"]);
+    assert!(pruned.starts_with("Total reclaimed space:"), "{pruned}");
+    let out = build(&s, &ctx, &["-t", "c"]);
+    assert!(out.status.success() && !text(&out.stderr).contains("CACHED"));
+    s.assert_consistent();
+}

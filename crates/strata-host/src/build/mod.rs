@@ -19,6 +19,7 @@ use std::path::Path;
 use strata_build::{BuildOptions, BuildResult, Progress};
 use strata_dockerfile::Dockerfile;
 
+pub use cache::BuildCacheUsage;
 pub use context::Context;
 pub use executor::BuildExecutor;
 

@@ -51,6 +51,8 @@ pub struct DiskUsage {
     pub active: usize,
     /// Per container, newest first.
     pub containers: Vec<ContainerUsage>,
+    /// The build cache.
+    pub build_cache: crate::build::BuildCacheUsage,
 }
 
 /// Apparent size of the files under `dir`, never following symlinks; what
@@ -145,6 +147,8 @@ impl Host {
             .map(|(_, (s, _))| s)
             .sum();
         usage.images.sort_by_key(|i| std::cmp::Reverse(i.created));
+        let image_blobs = strata_store::gc::mark(&self.store, &records)?.live;
+        usage.build_cache = self.build_cache_usage(&image_blobs)?;
         Ok(usage)
     }
 }

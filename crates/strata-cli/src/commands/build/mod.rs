@@ -18,7 +18,7 @@ use strata_host::Host;
 use strata_oci::{Platform, Timestamp};
 
 use super::archive::save_to_file;
-use crate::cli::{BuildArgs, ProgressArg};
+use crate::cli::{BuildArgs, BuilderPruneArgs, ProgressArg};
 use progress::{PlainProgress, TtyProgress};
 
 /// `build`.
@@ -107,6 +107,24 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
             started.elapsed().as_secs_f64()
         ));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `builder prune`.
+pub fn prune(host: &Host, args: &BuilderPruneArgs) -> Result<ExitCode> {
+    if !args.force {
+        eprintln!("WARNING! This will remove all build cache.");
+        if !super::util::confirm("Are you sure you want to continue?")
+            .context("reading the answer")?
+        {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let reclaimed = host.prune_build_cache(args.all)?;
+    super::util::print(&format!(
+        "Total reclaimed space: {}\n",
+        crate::render::human_size(reclaimed.bytes)
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
