@@ -21,6 +21,12 @@
 //! Each member is a pure function of (block, level): libdeflate initializes
 //! its match finder for every call and reads only the given input, so a
 //! reused compressor gives the same bytes as a fresh one (tested below).
+//!
+//! Data that does not compress (random bytes, files already compressed) is
+//! detected first: three 8 KiB samples of the block are compressed at level 1,
+//! and when they do not shrink by 2% the block is stored (level 0) instead of
+//! searched for matches that are not there. That decision is a function of the
+//! block too, so members stay reproducible.
 
 use std::io;
 
@@ -29,33 +35,76 @@ use libdeflater::{CompressionLvl, Compressor};
 /// The highest libdeflate level; larger requests are clamped to it.
 pub(super) const MAX_LEVEL: u32 = 12;
 
+/// Blocks smaller than this are always compressed at the chosen level.
+const PROBE_MIN: usize = 64 * 1024;
+/// Bytes of each of the three samples a block is probed with.
+const PROBE_SAMPLE: usize = 8 * 1024;
+
 /// A reusable libdeflate context that encodes one gzip member per block.
 pub(super) struct GzipMembers {
     compressor: Compressor,
+    /// Level 1 (probing) and level 0 (storing), when the level compresses.
+    probe: Option<(Compressor, Compressor)>,
+    scratch: Vec<u8>,
 }
 
 impl GzipMembers {
     /// A context at `level` (clamped to `0..=`[`MAX_LEVEL`]; 0 stores).
     pub(super) fn new(level: u32) -> io::Result<Self> {
-        let level = i32::try_from(level.min(MAX_LEVEL)).map_err(io::Error::other)?;
-        let level = CompressionLvl::new(level).map_err(|e| {
+        let number = i32::try_from(level.min(MAX_LEVEL)).map_err(io::Error::other)?;
+        let level = CompressionLvl::new(number).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("bad libdeflate level: {e:?}"),
             )
         })?;
+        // libdeflate's levels: 0 stores, 1 is the fastest that searches.
+        let probe = match (number > 0, CompressionLvl::new(1), CompressionLvl::new(0)) {
+            (true, Ok(fast), Ok(stored)) => Some((Compressor::new(fast), Compressor::new(stored))),
+            _ => None,
+        };
         Ok(GzipMembers {
             compressor: Compressor::new(level),
+            probe,
+            scratch: Vec::new(),
         })
+    }
+
+    /// True when `data` looks incompressible: its samples do not shrink by 2%
+    /// at level 1.
+    fn incompressible(&mut self, data: &[u8]) -> bool {
+        let Some((fast, _)) = &mut self.probe else {
+            return false;
+        };
+        if data.len() < PROBE_MIN {
+            return false;
+        }
+        let starts = [0, data.len() / 2, data.len() - PROBE_SAMPLE];
+        let (mut raw, mut packed) = (0, 0);
+        for start in starts {
+            let sample = &data[start..start + PROBE_SAMPLE];
+            self.scratch
+                .resize(fast.deflate_compress_bound(sample.len()), 0);
+            match fast.deflate_compress(sample, &mut self.scratch) {
+                Ok(n) => packed += n,
+                Err(_) => return false,
+            }
+            raw += sample.len();
+        }
+        packed * 100 >= raw * 98
     }
 
     /// Compresses `data` as one whole gzip member into `out` (cleared first).
     pub(super) fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
-        let bound = self.compressor.gzip_compress_bound(data.len());
+        let store = self.incompressible(data);
+        let compressor = match &mut self.probe {
+            Some((_, stored)) if store => stored,
+            _ => &mut self.compressor,
+        };
+        let bound = compressor.gzip_compress_bound(data.len());
         out.clear();
         out.resize(bound, 0);
-        let written = self
-            .compressor
+        let written = compressor
             .gzip_compress(data, out)
             .map_err(|e| io::Error::other(format!("libdeflate: {e}")))?;
         out.truncate(written);
@@ -97,6 +146,37 @@ mod tests {
             .read_to_end(&mut back)
             .unwrap();
         assert!(back == input);
+    }
+
+    #[test]
+    fn incompressible_blocks_are_stored_and_still_round_trip() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let random: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        let mut enc = GzipMembers::new(4).unwrap();
+        let mut out = Vec::new();
+        enc.encode(&random, &mut out).unwrap();
+        // Stored: the block plus deflate's 5 bytes per 64 KiB and the gzip frame.
+        assert!(
+            out.len() <= random.len() + random.len() / 1000 + 64,
+            "{}",
+            out.len()
+        );
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&out[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(back == random);
+        // Text still compresses.
+        let t = text(1 << 20);
+        enc.encode(&t, &mut out).unwrap();
+        assert!(out.len() < t.len() / 2);
     }
 
     #[test]
