@@ -179,7 +179,7 @@ impl Host {
 }
 
 /// Now, or `SOURCE_DATE_EPOCH` when set (reproducible images).
-pub(crate) fn created_now() -> String {
+pub fn created_now() -> String {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())

@@ -25,6 +25,6 @@ pub use error::{Error, Result};
 pub use gc::Reclaimed;
 pub use host::{Host, HostConfig, DEFAULT_ROOT};
 pub use image::{Image, Layer};
-pub use import::{ImportOptions, ImportSource};
+pub use import::{created_now, ImportOptions, ImportSource};
 pub use resolve::{resolve, Designation, Resolved};
 pub use strata_store::STORE_VERSION;

@@ -51,13 +51,7 @@ impl<'h> WorkTree<'h> {
             upper,
             mounted: false,
         };
-        let diff_ids: Vec<_> = parent.iter().map(|l| l.diff_id.clone()).collect();
-        let mut lower: Vec<String> = host
-            .snapshots
-            .lower_dirs(&diff_ids)
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let mut lower = lower_dirs(host, parent);
         if lower.is_empty() {
             lower.push(tree.dir.join("empty").display().to_string());
         }
@@ -166,6 +160,16 @@ pub(crate) fn ensure_unpacked(host: &Host, layers: &[Layer]) -> Result<()> {
     Ok(())
 }
 
+/// The snapshot directories of `layers`, topmost first (overlay's order).
+fn lower_dirs(host: &Host, layers: &[Layer]) -> Vec<String> {
+    let diff_ids: Vec<_> = layers.iter().map(|l| l.diff_id.clone()).collect();
+    host.snapshots
+        .lower_dirs(&diff_ids)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
 /// Mounts a read-only view of `layers` at `target` (sources of other stages),
 /// with `empty` (an empty directory) as the bottom layer; returns false (and
 /// mounts nothing) when there are no layers.
@@ -176,13 +180,7 @@ pub(crate) fn mount_layers_ro(
     empty: &Path,
 ) -> Result<bool> {
     ensure_unpacked(host, layers)?;
-    let diff_ids: Vec<_> = layers.iter().map(|l| l.diff_id.clone()).collect();
-    let mut lower: Vec<String> = host
-        .snapshots
-        .lower_dirs(&diff_ids)
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+    let mut lower = lower_dirs(host, layers);
     fs::create_dir_all(target).map_err(Error::io("create", target))?;
     if lower.is_empty() {
         return Ok(false);

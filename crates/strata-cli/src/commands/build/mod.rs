@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use strata_build::BuildOptions;
 use strata_host::archive::ArchiveFormat;
 use strata_host::Host;
-use strata_oci::{Platform, Timestamp};
+use strata_oci::Platform;
 
 use super::archive::save_to_file;
 use crate::cli::{BuildArgs, BuilderPruneArgs, ProgressArg};
@@ -47,7 +47,7 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
         tags: args.tags.clone(),
         no_cache: args.no_cache,
         platform,
-        created: created_now(),
+        created: strata_host::created_now(),
     };
     let started = Instant::now();
     let plain = PlainProgress::new(args.quiet);
@@ -224,16 +224,6 @@ fn parse_output(spec: &str) -> Result<(ArchiveFormat, PathBuf)> {
     };
     let dest = dest.ok_or_else(|| anyhow::anyhow!("--output needs dest=FILE"))?;
     Ok((format, dest))
-}
-
-/// Now, or `SOURCE_DATE_EPOCH` when set (reproducible images).
-fn created_now() -> String {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .map(Timestamp::from_unix_seconds)
-        .unwrap_or_else(Timestamp::now)
-        .to_rfc3339()
 }
 
 /// `FILE:LINE:COL: message` and the offending text under it.

@@ -45,8 +45,7 @@ impl Progress for PlainProgress {
                 total,
                 text,
             } => {
-                let text = text.lines().next().unwrap_or("");
-                self.line(&format!("#{id} [{stage} {index}/{total}] {text}"));
+                self.line(&format!("#{id} {}", step_title(stage, index, total, text)));
             }
             Event::Cached { id } => self.line(&format!("#{id} CACHED")),
             Event::Output { id, data, elapsed } => {
@@ -78,6 +77,12 @@ impl Progress for PlainProgress {
             Event::Warning(w) => self.line(&format!("WARNING: {w}")),
         }
     }
+}
+
+/// `[stage 2/5] INSTRUCTION` (its first line).
+fn step_title(stage: &str, index: usize, total: usize, text: &str) -> String {
+    let text = text.lines().next().unwrap_or("");
+    format!("[{stage} {index}/{total}] {text}")
 }
 
 /// One step of the live view.
@@ -181,11 +186,10 @@ impl Progress for TtyProgress {
                 total,
                 text,
             } => {
-                let text = text.lines().next().unwrap_or("");
                 rows.insert(
                     id,
                     Row {
-                        title: format!("[{stage} {index}/{total}] {text}"),
+                        title: step_title(stage, index, total, text),
                         started: Instant::now(),
                         ended: None,
                         cached: false,
