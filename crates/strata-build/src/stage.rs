@@ -232,22 +232,27 @@ impl StageState {
         }
     }
 
-    /// `CMD`.
+    /// `CMD`. An empty exec form (`CMD []`) unsets it, as BuildKit has it.
     pub fn set_cmd(&mut self, line: &CommandLine) {
-        let argv = self.argv(line);
-        self.config().cmd = Some(argv);
+        let argv = match line {
+            CommandLine::Exec(v) if v.is_empty() => None,
+            l => Some(self.argv(l)),
+        };
+        self.config().cmd = argv;
         self.cmd_set = true;
     }
 
-    /// `ENTRYPOINT`: an entrypoint resets a `CMD` inherited from the base.
+    /// `ENTRYPOINT`: an entrypoint resets a `CMD` inherited from the base;
+    /// an empty exec form (`ENTRYPOINT []`) unsets it.
     pub fn set_entrypoint(&mut self, line: &CommandLine) {
         let argv = match line {
-            CommandLine::Shell(s) if s.is_empty() => Vec::new(),
-            l => self.argv(l),
+            CommandLine::Exec(v) if v.is_empty() => None,
+            CommandLine::Shell(s) if s.is_empty() => Some(Vec::new()),
+            l => Some(self.argv(l)),
         };
         let cmd_set = self.cmd_set;
         let config = self.config();
-        config.entrypoint = Some(argv);
+        config.entrypoint = argv;
         if !cmd_set {
             config.cmd = None;
         }
@@ -310,3 +315,22 @@ pub fn clean_path(p: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod empty_forms {
+    use strata_dockerfile::CommandLine;
+    use strata_oci::{Digest, ImageConfig};
+
+    use super::StageState;
+
+    #[test]
+    fn empty_exec_forms_unset_cmd_and_entrypoint() {
+        let mut st = StageState::new(ImageConfig::default(), Vec::new(), Digest::sha256_of(b"k"));
+        st.set_entrypoint(&CommandLine::Exec(vec!["a".into()]));
+        st.set_cmd(&CommandLine::Exec(vec!["b".into()]));
+        st.set_entrypoint(&CommandLine::Exec(Vec::new()));
+        st.set_cmd(&CommandLine::Exec(Vec::new()));
+        assert_eq!(st.config().entrypoint, None);
+        assert_eq!(st.config().cmd, None);
+    }
+}

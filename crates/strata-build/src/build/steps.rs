@@ -178,7 +178,13 @@ fn step(
                     Some(v) => Some(v.clone()),
                     None => match &decl.default {
                         Some(d) => Some(d.clone()),
-                        None => ctx.automatic.get(&decl.name).cloned(),
+                        // Declared without a default: a global ARG's value
+                        // (or an automatic platform arg) carries into the stage.
+                        None => ctx
+                            .scope
+                            .get(&decl.name)
+                            .or_else(|| ctx.automatic.get(&decl.name))
+                            .cloned(),
                     },
                 };
                 st.args.retain(|(k, _)| k != &decl.name);
@@ -354,11 +360,7 @@ fn run_step(
         }
     }
     let mut env = st.run_env();
-    for name in PROXY_ARGS {
-        if let Some(v) = ctx.opts.build_args.get(name) {
-            env.push(format!("{name}={v}"));
-        }
-    }
+    env.extend(proxy_env(&ctx.opts.build_args));
     let mut mount_keys = Vec::new();
     for m in &run.mounts {
         let source = match m.kind {
@@ -438,6 +440,25 @@ fn heredoc_only<'r>(cmd: &str, heredocs: &'r [Heredoc]) -> Option<&'r Heredoc> {
     let word = cmd.trim().strip_prefix("<<")?;
     let word = word.strip_prefix('-').unwrap_or(word);
     (word.trim_matches(['"', '\'']) == h.name).then_some(h)
+}
+
+/// The proxy settings a `RUN` sees: each one given as a build arg, in both
+/// spellings whichever was given (BuildKit's `ProxyEnv`; of two spellings
+/// given, the lowercase one wins).
+fn proxy_env(build_args: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let mut env = Vec::new();
+    for upper in PROXY_ARGS
+        .iter()
+        .filter(|n| n.starts_with(char::is_uppercase))
+    {
+        let lower = upper.to_ascii_lowercase();
+        let given = build_args.get(&lower).or_else(|| build_args.get(*upper));
+        if let Some(v) = given {
+            env.push(format!("{upper}={v}"));
+            env.push(format!("{lower}={v}"));
+        }
+    }
+    env
 }
 
 /// Where `--from` points: the context, a stage's layers or an image's; and
@@ -601,27 +622,82 @@ fn copy_step(
     parts.extend(key_parts);
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let key = cache::step_key(&st.key, &parts);
-    if cached(ctx, st, ins, &key, id)? {
+    // Sources and here-documents of one COPY are copied a request at a time,
+    // a layer each: every layer but the last is cached under a key of its
+    // own, so that a cache hit brings all of them back.
+    let part_key = |i: usize| cache::step_key(&key, &["part", &i.to_string()]);
+    if requests.len() <= 1 {
+        if cached(ctx, st, ins, &key, id)? {
+            return Ok(());
+        }
+    } else if let Some((parts, entry)) = cached_parts(ctx, ins, &key, &part_key, requests.len())? {
+        ctx.progress.event(Event::Cached { id });
+        for part in parts {
+            push_part(st, ins, part);
+        }
+        apply_entry(st, ins, &key, entry);
         return Ok(());
     }
     let mut layers = st.layers.clone();
     let mut made = Vec::new();
     for req in &requests {
-        if let Some(layer) = ctx
+        let layer = ctx
             .exec
             .copy(&layers, req)
-            .map_err(exec_error(ins, "copying"))?
-        {
+            .map_err(exec_error(ins, "copying"))?;
+        if let Some(layer) = &layer {
             layers.push(layer.clone());
-            made.push(layer);
         }
+        made.push(layer);
     }
-    // Several here-documents in one COPY make one step; keep the layers apart.
-    let last = made.pop();
-    for layer in made {
-        st.push_layer(layer);
+    let last = made.pop().flatten();
+    for (i, layer) in made.into_iter().enumerate() {
+        let entry = CacheEntry {
+            layer,
+            created: ctx.opts.created.clone(),
+        };
+        ctx.exec
+            .cache_put(&part_key(i), &entry)
+            .map_err(exec_error(ins, "writing the build cache"))?;
+        push_part(st, ins, entry);
     }
     remember(ctx, st, ins, &key, last)
+}
+
+/// The cache entries of a step made of `n` requests: the first `n - 1`
+/// parts and the step's own, when all are there (and the cache is used).
+fn cached_parts(
+    ctx: &Ctx<'_>,
+    ins: &Instruction,
+    key: &strata_oci::Digest,
+    part_key: &dyn Fn(usize) -> strata_oci::Digest,
+    n: usize,
+) -> Result<Option<(Vec<CacheEntry>, CacheEntry)>> {
+    if ctx.opts.no_cache {
+        return Ok(None);
+    }
+    let get = |k: &strata_oci::Digest| {
+        ctx.exec
+            .cache_get(k)
+            .map_err(exec_error(ins, "reading the build cache"))
+    };
+    let mut parts = Vec::new();
+    for i in 0..n - 1 {
+        match get(&part_key(i))? {
+            Some(entry) => parts.push(entry),
+            None => return Ok(None),
+        }
+    }
+    Ok(get(key)?.map(|entry| (parts, entry)))
+}
+
+/// A layer of a step before its last, with a history entry of its own so
+/// that history and layers stay in step.
+fn push_part(st: &mut StageState, ins: &Instruction, part: CacheEntry) {
+    if let Some(layer) = part.layer {
+        st.push_layer(layer);
+        st.history(&part.created, history_text(ins), false);
+    }
 }
 
 /// A here-document's content with variables expanded, line by line (quotes
@@ -651,4 +727,33 @@ fn expand_heredoc(
         out.push_str(nl);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use std::collections::BTreeMap;
+
+    use super::proxy_env;
+
+    #[test]
+    fn a_proxy_build_arg_reaches_run_in_both_spellings() {
+        let args: BTreeMap<String, String> = [
+            ("HTTP_PROXY", "http://upper"),
+            ("no_proxy", "localhost"),
+            ("NO_PROXY", "ignored"),
+            ("OTHER", "x"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(
+            proxy_env(&args),
+            [
+                "HTTP_PROXY=http://upper",
+                "http_proxy=http://upper",
+                "NO_PROXY=localhost",
+                "no_proxy=localhost",
+            ]
+        );
+    }
 }

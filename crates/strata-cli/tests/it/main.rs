@@ -4,6 +4,7 @@
 
 mod archive;
 mod build;
+mod build_diff;
 mod common;
 mod containers;
 mod cp;

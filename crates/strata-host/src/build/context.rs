@@ -2,9 +2,13 @@
 //! source patterns expanded against a tree, and the digest of what a COPY takes.
 
 use std::fs;
-use std::io::Read;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use strata_dockerfile::ignore::IgnoreRules;
 use strata_dockerfile::pattern::{has_meta, Pattern};
@@ -57,6 +61,92 @@ impl Context {
     }
 }
 
+/// A source tree (the context, or a stage's root file system) whose paths
+/// resolve inside it as if it were `/`, the way BuildKit scopes COPY sources:
+/// a symlink, absolute or not, never leads out of it, so no host path is
+/// ever looked at or read through one.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    dir: OwnedFd,
+    path: PathBuf,
+}
+
+impl Tree {
+    pub(crate) fn open(root: &Path) -> Result<Tree> {
+        let dir = rustix::fs::open(
+            root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io("open", root)(e.into()))?;
+        Ok(Tree {
+            dir,
+            path: root.to_path_buf(),
+        })
+    }
+
+    /// The host path `rel` stands for, for messages only.
+    pub(crate) fn display(&self, rel: &str) -> PathBuf {
+        self.path.join(rel)
+    }
+
+    fn open_at(&self, rel: &str, flags: OFlags) -> io::Result<OwnedFd> {
+        let rel = rel.trim_start_matches('/');
+        Ok(rustix::fs::openat2(
+            &self.dir,
+            if rel.is_empty() { "." } else { rel },
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )?)
+    }
+
+    /// The metadata of `rel`, following a last symlink (inside the tree).
+    pub(crate) fn metadata(&self, rel: &str) -> io::Result<fs::Metadata> {
+        fs::File::from(self.open_at(rel, OFlags::PATH)?).metadata()
+    }
+
+    /// The metadata of `rel` itself (a last symlink is not followed).
+    pub(crate) fn symlink_metadata(&self, rel: &str) -> io::Result<fs::Metadata> {
+        fs::File::from(self.open_at(rel, OFlags::PATH | OFlags::NOFOLLOW)?).metadata()
+    }
+
+    /// Opens regular file `rel` for reading (never a device or FIFO).
+    pub(crate) fn open_file(&self, rel: &str) -> io::Result<fs::File> {
+        let file = fs::File::from(self.open_at(rel, OFlags::RDONLY | OFlags::NONBLOCK)?);
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
+        Ok(file)
+    }
+
+    /// The target of symlink `rel`.
+    pub(crate) fn read_link(&self, rel: &str) -> io::Result<PathBuf> {
+        let fd = self.open_at(rel, OFlags::PATH | OFlags::NOFOLLOW)?;
+        let target = rustix::fs::readlinkat(&fd, "", Vec::new())?;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(
+            target.as_bytes(),
+        )))
+    }
+
+    /// The names in directory `rel` (following symlinks inside the tree).
+    pub(crate) fn read_dir(&self, rel: &str) -> io::Result<Vec<String>> {
+        let fd = self.open_at(rel, OFlags::RDONLY | OFlags::DIRECTORY)?;
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::new(fd)? {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            if let Ok(n) = std::str::from_utf8(name) {
+                names.push(n.to_owned());
+            }
+        }
+        Ok(names)
+    }
+}
+
 /// A COPY source made relative to its tree's root: `/a/../b` → `b`, `.` → ``.
 /// `None` when it climbs out of the root.
 pub(crate) fn relative(source: &str) -> Option<String> {
@@ -91,8 +181,9 @@ pub(crate) fn expand(
             "COPY source {source:?}: no such file or directory in the build context"
         ))
     };
+    let tree = Tree::open(root)?;
     if !has_meta(&rel) {
-        if fs::symlink_metadata(root.join(&rel)).is_err() || !keep(&rel) {
+        if tree.symlink_metadata(&rel).is_err() || !keep(&rel) {
             return Err(not_found());
         }
         return Ok(vec![rel]);
@@ -104,14 +195,11 @@ pub(crate) fn expand(
             let pattern = Pattern::new(part)
                 .map_err(|e| Error::InvalidArgument(format!("COPY source {source:?}: {e}")))?;
             for dir in &found {
-                let Ok(entries) = fs::read_dir(root.join(dir)) else {
+                let Ok(entries) = tree.read_dir(dir) else {
                     continue;
                 };
-                let mut names: Vec<String> = entries
-                    .filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|n| pattern.matches(n))
-                    .collect();
+                let mut names: Vec<String> =
+                    entries.into_iter().filter(|n| pattern.matches(n)).collect();
                 names.sort();
                 next.extend(names.into_iter().map(|n| join(dir, &n)));
             }
@@ -119,7 +207,7 @@ pub(crate) fn expand(
             next = found
                 .iter()
                 .map(|d| join(d, part))
-                .filter(|p| fs::symlink_metadata(root.join(p)).is_ok())
+                .filter(|p| tree.symlink_metadata(p).is_ok())
                 .collect();
         }
         found = next;
@@ -143,24 +231,27 @@ fn join(dir: &str, name: &str) -> String {
 /// relative path, type, permission bits, link target and content, in a
 /// fixed order; entries `keep` rejects are left out (and not entered).
 pub(crate) fn digest(root: &Path, paths: &[String], keep: &dyn Fn(&str) -> bool) -> Result<Digest> {
+    let tree = Tree::open(root)?;
     let mut d = Digester::new(Algorithm::Sha256);
     for p in paths {
         d.update(format!("source {p}\n").as_bytes());
-        hash_entry(root, p, keep, &mut d)?;
+        hash_entry(&tree, p, keep, &mut d)?;
     }
     Ok(d.finish())
 }
 
-fn hash_entry(root: &Path, rel: &str, keep: &dyn Fn(&str) -> bool, d: &mut Digester) -> Result<()> {
-    let path = root.join(rel);
-    let meta = fs::symlink_metadata(&path).map_err(Error::io("read", &path))?;
+fn hash_entry(tree: &Tree, rel: &str, keep: &dyn Fn(&str) -> bool, d: &mut Digester) -> Result<()> {
+    let path = tree.display(rel);
+    let meta = tree
+        .symlink_metadata(rel)
+        .map_err(Error::io("read", &path))?;
     let ft = meta.file_type();
     let mode = meta.permissions().mode() & 0o7777;
     if ft.is_symlink() {
-        let target = fs::read_link(&path).map_err(Error::io("read link", &path))?;
+        let target = tree.read_link(rel).map_err(Error::io("read link", &path))?;
         d.update(format!("l {rel} {mode:o} {}\n", target.display()).as_bytes());
     } else if ft.is_file() {
-        let mut f = fs::File::open(&path).map_err(Error::io("open", &path))?;
+        let mut f = tree.open_file(rel).map_err(Error::io("open", &path))?;
         let mut h = Digester::new(Algorithm::Sha256);
         let mut buf = vec![0u8; 256 * 1024];
         loop {
@@ -173,16 +264,12 @@ fn hash_entry(root: &Path, rel: &str, keep: &dyn Fn(&str) -> bool, d: &mut Diges
         d.update(format!("f {rel} {mode:o} {} {}\n", meta.len(), h.finish()).as_bytes());
     } else if ft.is_dir() {
         d.update(format!("d {rel} {mode:o}\n").as_bytes());
-        let mut names: Vec<String> = fs::read_dir(&path)
-            .map_err(Error::io("read", &path))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
+        let mut names = tree.read_dir(rel).map_err(Error::io("read", &path))?;
         names.sort();
         for n in names {
             let child = join(rel, &n);
             if keep(&child) {
-                hash_entry(root, &child, keep, d)?;
+                hash_entry(tree, &child, keep, d)?;
             }
         }
     } else {
@@ -218,6 +305,32 @@ mod tests {
         assert!(expand(t.path(), "nope", &all).is_err());
         assert!(expand(t.path(), "*.rs", &all).is_err());
         assert!(expand(t.path(), "c.md", &|p: &str| p != "c.md").is_err());
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_tree_never_on_the_host() {
+        let t = strata_testkit::TempDir::new("ctx-in-root");
+        fs::create_dir_all(t.join("inner")).unwrap();
+        fs::write(t.join("inner/file"), "in the tree").unwrap();
+        std::os::unix::fs::symlink("/inner", t.join("abs")).unwrap();
+        // On the host, /etc/passwd exists; inside the tree, /etc does not.
+        std::os::unix::fs::symlink("/etc", t.join("host-etc")).unwrap();
+        let all = |_: &str| true;
+        assert_eq!(expand(t.path(), "abs/file", &all).unwrap(), ["abs/file"]);
+        assert_eq!(expand(t.path(), "abs/*", &all).unwrap(), ["abs/file"]);
+        assert!(expand(t.path(), "host-etc/passwd", &all).is_err());
+        assert!(expand(t.path(), "host-etc/pass*", &all).is_err());
+        let tree = Tree::open(t.path()).unwrap();
+        let mut text = String::new();
+        tree.open_file("abs/file")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "in the tree");
+        assert!(tree.open_file("host-etc/passwd").is_err());
+        assert!(tree.metadata("host-etc/passwd").is_err());
+        let paths = vec!["abs".to_owned()];
+        assert!(digest(t.path(), &paths, &all).is_ok());
     }
 
     #[test]

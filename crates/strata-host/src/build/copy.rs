@@ -18,7 +18,12 @@ use crate::containers::read_in_root;
 use crate::error::{Error, Result};
 
 /// The uid and gid `spec` (`user[:group]`, names or numbers) has in the tree at `root`.
+/// A lone numeric user is its own group, whatever `/etc/passwd` says (BuildKit
+/// resolves a `ChownOpt` by ID that way); a lone name takes its primary group.
 pub(crate) fn owner_in(root: &Path, spec: &str) -> Result<(u32, u32)> {
+    if let Ok(uid) = spec.parse::<u32>() {
+        return Ok((uid, uid));
+    }
     let passwd = read_in_root(root, "/etc/passwd", 1 << 20).unwrap_or_default();
     let group = read_in_root(root, "/etc/group", 1 << 20).unwrap_or_default();
     let who = strata_runtime::users::resolve(
@@ -93,10 +98,7 @@ pub(crate) fn ensure_dir(root: &Path, path: &str, owner: (u32, u32)) -> Result<b
 
 /// True when the file starts like a tar archive, plain or compressed (what
 /// `ADD` extracts).
-fn is_archive(path: &Path) -> bool {
-    let Ok(f) = fs::File::open(path) else {
-        return false;
-    };
+fn is_archive(f: fs::File) -> bool {
     let mut r = BufReader::new(f);
     let Ok(prefix) = r.fill_buf() else {
         return false;
@@ -136,9 +138,13 @@ impl BuildExecutor<'_> {
     /// Does a COPY/ADD onto the mounted `tree`.
     pub(crate) fn copy_onto(&self, tree: &WorkTree<'_>, req: &CopyRequest) -> Result<()> {
         let merged = tree.merged();
-        let owner = match &req.chown {
-            Some(spec) => owner_in(&merged, spec)?,
-            None => (0, 0),
+        // Without --chown, a stage's or an image's files keep their owners
+        // (BuildKit copies them as they are); the context's are root's, as
+        // docker's client resets them when it sends the context.
+        let owner = match (&req.chown, &req.source) {
+            (Some(spec), _) => Some(owner_in(&merged, spec)?),
+            (None, CopySource::Layers(_)) => None,
+            (None, _) => Some((0, 0)),
         };
         let exclude = IgnoreRules::parse(&req.exclude.join("\n"))
             .map_err(|e| Error::InvalidArgument(format!("--exclude: {e}")))?;
@@ -172,9 +178,11 @@ impl BuildExecutor<'_> {
         from_context: bool,
         exclude: &IgnoreRules,
         merged: &Path,
-        owner: (u32, u32),
+        owner: Option<(u32, u32)>,
         req: &CopyRequest,
     ) -> Result<()> {
+        // Directories the copy creates are root's unless --chown says otherwise.
+        let dir_owner = owner.unwrap_or((0, 0));
         let keep = |rel: &str| {
             let excluded = (from_context && self.context.is_excluded(rel))
                 || (!exclude.is_empty() && exclude.is_excluded(rel));
@@ -199,32 +207,35 @@ impl BuildExecutor<'_> {
                 None => String::new(),
             }
         };
-        ensure_dir(merged, &dest_dir, owner)?;
+        ensure_dir(merged, &dest_dir, dir_owner)?;
         let src_root = Root::open(src_dir)?;
+        let src_tree = context::Tree::open(src_dir)?;
         let dst_root = Root::open(merged)?;
         let opts = CopyOptions {
-            owner: Some(owner),
+            owner,
             archive: true,
             chmod: req.chmod,
         };
         for rel in matched {
-            let full = src_dir.join(&rel);
-            let meta = fs::metadata(&full).map_err(Error::io("read", &full))?;
-            if req.extract_archives && meta.is_file() && is_archive(&full) {
-                ensure_dir(merged, &req.dest, owner)?;
+            // Resolved inside the source tree: a symlink there never
+            // leads to (or has ADD extract) a file of the host.
+            let full = src_tree.display(&rel);
+            let meta = src_tree.metadata(&rel).map_err(Error::io("read", &full))?;
+            let open = || src_tree.open_file(&rel).map_err(Error::io("open", &full));
+            if req.extract_archives && meta.is_file() && is_archive(open()?) {
+                ensure_dir(merged, &req.dest, dir_owner)?;
                 let target = Target::directory(&dst_root, Path::new(&req.dest))?;
-                let f = fs::File::open(&full).map_err(Error::io("open", &full))?;
                 let archive_opts = CopyOptions {
                     owner: None,
                     archive: true,
                     chmod: None,
                 };
-                target.extract_archive(f, &archive_opts)?;
+                target.extract_archive(open()?, &archive_opts)?;
                 continue;
             }
             let (src_path, dest) = if meta.is_dir() {
                 // A directory's contents are copied, never the directory itself.
-                ensure_dir(merged, &req.dest, owner)?;
+                ensure_dir(merged, &req.dest, dir_owner)?;
                 (format!("/{rel}/."), req.dest.clone())
             } else if dir_form {
                 (
@@ -251,5 +262,30 @@ impl BuildExecutor<'_> {
             copy_filtered(&src, target, &opts, &keep_below)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chown_owners_resolve_as_buildkit_does() {
+        let t = strata_testkit::TempDir::new("copy-owner");
+        fs::create_dir_all(t.join("etc")).unwrap();
+        fs::write(
+            t.join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\napp:x:1000:50::/home:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(t.join("etc/group"), "root:x:0:\nstaff:x:50:\nwheel:x:10:\n").unwrap();
+        let owner = |spec: &str| owner_in(t.path(), spec).unwrap();
+        assert_eq!(owner("1234"), (1234, 1234), "a lone uid is its own gid");
+        assert_eq!(owner("1000"), (1000, 1000), "even when passwd knows it");
+        assert_eq!(owner("app"), (1000, 50), "a name takes its primary group");
+        assert_eq!(owner("app:wheel"), (1000, 10));
+        assert_eq!(owner("1234:5678"), (1234, 5678));
+        assert_eq!(owner("1234:staff"), (1234, 50));
+        assert!(owner_in(t.path(), "nobody").is_err());
     }
 }
