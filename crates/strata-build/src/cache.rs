@@ -6,7 +6,7 @@
 use strata_oci::{Digest, Platform};
 
 /// Bumped when the meaning of a key changes, so old entries stop matching.
-const VERSION: &str = "strata-build-cache-v1";
+const VERSION: &str = "strata-build-cache-v2";
 
 /// The key of a stage's starting point.
 pub fn base_key(base: Option<&Digest>, platform: &Platform) -> Digest {

@@ -142,8 +142,10 @@ pub trait Executor: Sync {
     /// cache key. Fails as [`copy`](Self::copy) would when a source is missing.
     fn copy_digest(&self, req: &CopyRequest) -> Result<Digest, ExecError>;
 
-    /// Copies onto the root file system made of `parent`; returns the new layer.
-    fn copy(&self, parent: &[Layer], req: &CopyRequest) -> Result<Option<Layer>, ExecError>;
+    /// Does the copies of one `COPY` or `ADD` (its sources, then its
+    /// here-documents), in order, onto the root file system made of
+    /// `parent`; returns the one new layer.
+    fn copy(&self, parent: &[Layer], reqs: &[CopyRequest]) -> Result<Option<Layer>, ExecError>;
 
     /// Creates directory `path` (and its parents) on the root file system made
     /// of `parent`, owned by `user` (as the config has it; empty: root), as

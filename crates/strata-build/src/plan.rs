@@ -67,6 +67,8 @@ pub fn global_scope(
         };
         match value {
             Some(v) => scope.insert(arg.name.clone(), v),
+            // `ARG TARGETARCH` declares an automatic arg: it keeps its value.
+            None if automatic.contains_key(&arg.name) => None,
             None => scope.remove(&arg.name),
         };
     }

@@ -622,82 +622,16 @@ fn copy_step(
     parts.extend(key_parts);
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let key = cache::step_key(&st.key, &parts);
-    // Sources and here-documents of one COPY are copied a request at a time,
-    // a layer each: every layer but the last is cached under a key of its
-    // own, so that a cache hit brings all of them back.
-    let part_key = |i: usize| cache::step_key(&key, &["part", &i.to_string()]);
-    if requests.len() <= 1 {
-        if cached(ctx, st, ins, &key, id)? {
-            return Ok(());
-        }
-    } else if let Some((parts, entry)) = cached_parts(ctx, ins, &key, &part_key, requests.len())? {
-        ctx.progress.event(Event::Cached { id });
-        for part in parts {
-            push_part(st, ins, part);
-        }
-        apply_entry(st, ins, &key, entry);
+    if cached(ctx, st, ins, &key, id)? {
         return Ok(());
     }
-    let mut layers = st.layers.clone();
-    let mut made = Vec::new();
-    for req in &requests {
-        let layer = ctx
-            .exec
-            .copy(&layers, req)
-            .map_err(exec_error(ins, "copying"))?;
-        if let Some(layer) = &layer {
-            layers.push(layer.clone());
-        }
-        made.push(layer);
-    }
-    let last = made.pop().flatten();
-    for (i, layer) in made.into_iter().enumerate() {
-        let entry = CacheEntry {
-            layer,
-            created: ctx.opts.created.clone(),
-        };
-        ctx.exec
-            .cache_put(&part_key(i), &entry)
-            .map_err(exec_error(ins, "writing the build cache"))?;
-        push_part(st, ins, entry);
-    }
-    remember(ctx, st, ins, &key, last)
-}
-
-/// The cache entries of a step made of `n` requests: the first `n - 1`
-/// parts and the step's own, when all are there (and the cache is used).
-fn cached_parts(
-    ctx: &Ctx<'_>,
-    ins: &Instruction,
-    key: &strata_oci::Digest,
-    part_key: &dyn Fn(usize) -> strata_oci::Digest,
-    n: usize,
-) -> Result<Option<(Vec<CacheEntry>, CacheEntry)>> {
-    if ctx.opts.no_cache {
-        return Ok(None);
-    }
-    let get = |k: &strata_oci::Digest| {
-        ctx.exec
-            .cache_get(k)
-            .map_err(exec_error(ins, "reading the build cache"))
-    };
-    let mut parts = Vec::new();
-    for i in 0..n - 1 {
-        match get(&part_key(i))? {
-            Some(entry) => parts.push(entry),
-            None => return Ok(None),
-        }
-    }
-    Ok(get(key)?.map(|entry| (parts, entry)))
-}
-
-/// A layer of a step before its last, with a history entry of its own so
-/// that history and layers stay in step.
-fn push_part(st: &mut StageState, ins: &Instruction, part: CacheEntry) {
-    if let Some(layer) = part.layer {
-        st.push_layer(layer);
-        st.history(&part.created, history_text(ins), false);
-    }
+    // Sources and here-documents of one COPY land in one layer, as BuildKit
+    // makes them.
+    let layer = ctx
+        .exec
+        .copy(&st.layers, &requests)
+        .map_err(exec_error(ins, "copying"))?;
+    remember(ctx, st, ins, &key, layer)
 }
 
 /// A here-document's content with variables expanded, line by line (quotes

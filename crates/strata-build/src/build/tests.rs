@@ -57,9 +57,11 @@ impl Executor for Fake {
             format!("{ctx}{:?}", req.paths).as_bytes(),
         ))
     }
-    fn copy(&self, parent: &[Layer], req: &CopyRequest) -> Result<Option<Layer>, ExecError> {
-        self.record(format!("copy {:?} {}", req.paths, req.dest));
-        Ok(Some(layer(&format!("{parent:?}{req:?}"))))
+    fn copy(&self, parent: &[Layer], reqs: &[CopyRequest]) -> Result<Option<Layer>, ExecError> {
+        for req in reqs {
+            self.record(format!("copy {:?} {}", req.paths, req.dest));
+        }
+        Ok(Some(layer(&format!("{parent:?}{reqs:?}"))))
     }
     fn mkdir(&self, _: &[Layer], path: &str, _: &str) -> Result<Option<Layer>, ExecError> {
         self.record(format!("mkdir {path}"));

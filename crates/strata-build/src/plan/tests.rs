@@ -80,3 +80,12 @@ fn a_blank_base_is_an_error_naming_the_line() {
     let e = planned("ARG B\nFROM $B\n", None).unwrap_err();
     assert_eq!(e.span().map(|s| s.line), Some(2));
 }
+
+#[test]
+fn declaring_an_automatic_arg_keeps_its_value() {
+    let df = parse("ARG TARGETARCH\nARG UNSET\nFROM busybox:$TARGETARCH$UNSET\n").unwrap();
+    let automatic = BTreeMap::from([("TARGETARCH".to_owned(), "amd64".to_owned())]);
+    let scope = global_scope(&df, &BTreeMap::new(), &automatic).unwrap();
+    let p = plan(&df, None, &scope).unwrap();
+    assert_eq!(p.stages[0].base, BaseRef::Image("busybox:amd64".into()));
+}

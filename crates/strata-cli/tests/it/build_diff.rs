@@ -93,16 +93,14 @@ const CASES: &[Case] = &[
         parent: false,
         known: &[],
     },
-    // Known difference: BuildKit's `--chmod` replaces the 0777 bits only and
-    // keeps a source's set-id and sticky bits (fsutil's copyFileInfo:
-    // `(mode &^ 0777) | (chmod & 0777)`); strata's sets all of 07777 from
-    // the flag. The bits are applied in strata-snapshot's `apply/entry.rs`.
+    // `--chmod` replaces the 0777 bits only and keeps a source's set-id and
+    // sticky bits (BuildKit's `(mode &^ 0777) | (chmod & 0777)`): `/chmodded`.
     Case {
         name: "copy-from",
         build_args: &[],
         targets: &[],
         parent: false,
-        known: &["/chmodded"],
+        known: &[],
     },
     Case {
         name: "add",
@@ -523,7 +521,7 @@ fn build_and_compare(
     let (known, diff): (Vec<String>, Vec<String>) =
         line_diff(&describe(&docker_tree), &describe(&strata_tree))
             .into_iter()
-            .partition(|l| is_run_stub(l) || case.known.contains(&path_of(l)));
+            .partition(|l| case.known.contains(&path_of(l)));
     if !known.is_empty() {
         let mut paths: Vec<&str> = known.iter().map(|l| path_of(l)).collect();
         paths.dedup();
@@ -562,16 +560,6 @@ fn compare_configs(docker: &Value, strata: &Value) -> Vec<String> {
         }
     }
     diff
-}
-
-/// Known difference: strata's RUN leaves the empty files runc bind-mounts
-/// over (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`, a file mount's
-/// target) in the step's layer; BuildKit removes the mount points it created.
-/// The layer is made in `strata-host/src/build/{run,worktree}.rs`.
-fn is_run_stub(line: &str) -> bool {
-    ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/in.txt"]
-        .iter()
-        .any(|p| line == format!("+ {p} 755 0:0 file 0 \"\""))
 }
 
 fn tail(s: &str) -> String {

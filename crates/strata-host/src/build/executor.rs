@@ -143,9 +143,11 @@ impl Executor for BuildExecutor<'_> {
         }
     }
 
-    fn copy(&self, parent: &[Layer], req: &CopyRequest) -> Result<Option<Layer>, ExecError> {
+    fn copy(&self, parent: &[Layer], reqs: &[CopyRequest]) -> Result<Option<Layer>, ExecError> {
         let tree = WorkTree::mount(self.host, parent)?;
-        self.copy_onto(&tree, req)?;
+        for req in reqs {
+            self.copy_onto(&tree, req)?;
+        }
         Ok(tree.commit(self.clamp_mtime)?)
     }
 

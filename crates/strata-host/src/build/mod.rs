@@ -12,6 +12,7 @@ mod context;
 mod copy;
 mod executor;
 mod run;
+mod stubs;
 mod worktree;
 
 use std::path::Path;

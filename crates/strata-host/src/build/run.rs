@@ -85,6 +85,14 @@ impl BuildExecutor<'_> {
                 read_only: m.readonly,
             });
         }
+        // Mount targets runc will have to create: empty files among them are
+        // removed after the run.
+        let stubs: Vec<String> = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(req.mounts.iter().map(|m| m.target.clone()))
+            .filter(|t| super::stubs::first_missing(&merged, t).is_some())
+            .collect();
         let netns = if req.network_none {
             Some(NetNs::create(Path::new(NETNS_DIR), &id)?)
         } else {
@@ -93,6 +101,9 @@ impl BuildExecutor<'_> {
         let result = self.run_runc(&id, &scratch, &merged, req, mounts, netns.as_ref(), output);
         for at in to_unmount {
             unmount(&at);
+        }
+        for stub in &stubs {
+            super::stubs::remove_file_stub(&merged, stub);
         }
         if let Some(ns) = netns {
             let _ = ns.remove();
@@ -155,12 +166,17 @@ impl BuildExecutor<'_> {
             group: read_in_root(merged, "/etc/group", 1 << 20).unwrap_or_default(),
         };
         let arch = strata_oci::Platform::host().architecture;
-        let spec = bundle::generate(
+        let mut spec = bundle::generate(
             &strata_oci::ContainerConfig::default(),
             &opts,
             &files,
             &arch,
         )?;
+        // A container's HOSTNAME variable is Docker's `run`; BuildKit's steps
+        // do not get one.
+        if !req.env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+            spec.process.env.retain(|e| !e.starts_with("HOSTNAME="));
+        }
         let bytes = serde_json::to_vec(&spec)
             .map_err(|e| Error::Archive(format!("encoding the runtime spec: {e}")))?;
         fsutil::replace_file(&scratch.join("config.json"), &bytes)?;

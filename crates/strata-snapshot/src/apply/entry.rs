@@ -83,7 +83,9 @@ impl Applier {
             (meta.uid, meta.gid) = (uid, gid);
         }
         if let Some(mode) = self.opts.chmod {
-            meta.mode = mode & 0o7777;
+            // BuildKit's rule: the permission bits come from --chmod, the
+            // set-id and sticky bits stay the source's.
+            meta.mode = (meta.mode & 0o7000) | (mode & 0o777);
         }
         self.confine(&mut meta);
         if self.withholds(&checked.kind) {

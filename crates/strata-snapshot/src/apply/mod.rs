@@ -52,8 +52,9 @@ pub struct ApplyOptions {
     pub lowers: Vec<PathBuf>,
     /// Every entry gets this owner (uid, gid) instead of the archive's.
     pub owner: Option<(u32, u32)>,
-    /// Every entry gets these permission bits instead of the archive's
-    /// (`COPY --chmod`).
+    /// Every entry gets these permission bits (`0o777`) instead of the
+    /// archive's; set-id and sticky bits stay as the archive has them
+    /// (`COPY --chmod`, as BuildKit applies it).
     pub chmod: Option<u32>,
     /// Refuse to replace an existing directory with a non-directory or the
     /// reverse (Docker's `NoOverwriteDirNonDir`), instead of replacing it.
