@@ -15,6 +15,8 @@ use crate::plan::{self, BaseRef, Plan};
 use crate::progress::{Event, Progress};
 use crate::stage::StageState;
 
+mod copy_step;
+mod run_step;
 mod steps;
 
 /// What to build and how.

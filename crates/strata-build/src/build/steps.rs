@@ -1,22 +1,18 @@
-//! One stage, step by step: what each instruction does to the stage's state.
+//! One stage, step by step: what each instruction does to the stage's state
+//! (RUN in [`super::run_step`], COPY and ADD in [`super::copy_step`]).
 
 use std::time::Instant;
 
-use strata_dockerfile::{parse, Command, Copy as CopyCmd, Heredoc, Instruction, MountKind, Run};
+use strata_dockerfile::{parse, Command, Instruction};
 use strata_oci::{ContainerConfig, ImageConfig};
 
 use super::{announce, base_of, Ctx};
 use crate::cache;
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::{
-    CacheEntry, CopyRequest, CopySource, Layer, MountSource, RunMount, RunRequest,
-};
+use crate::executor::{CacheEntry, CopySource, Layer};
 use crate::plan::{stage_named, BaseRef};
 use crate::progress::Event;
-use crate::stage::{StageState, PROXY_ARGS};
-
-/// How many bytes of a failed RUN's output its error shows.
-const TAIL_BYTES: usize = 2048;
+use crate::stage::StageState;
 
 /// Builds stage `i`. `Ok(None)`-like outcomes do not exist: a stage is built
 /// or fails; a stage whose dependency failed fails silently (`Err(None)`).
@@ -196,9 +192,9 @@ fn step(
             Ok(())
         }
         Command::Workdir(dir) => workdir(ctx, st, ins, dir, id),
-        Command::Run(run) => run_step(ctx, stage, st, ins, run, id, started),
-        Command::Copy(c) => copy_step(ctx, stage, st, ins, c, false, id),
-        Command::Add(c) => copy_step(ctx, stage, st, ins, c, true, id),
+        Command::Run(run) => super::run_step::run_step(ctx, stage, st, ins, run, id, started),
+        Command::Copy(c) => super::copy_step::copy_step(ctx, stage, st, ins, c, false, id),
+        Command::Add(c) => super::copy_step::copy_step(ctx, stage, st, ins, c, true, id),
     };
     match &result {
         Ok(()) => ctx.progress.event(Event::Done {
@@ -214,7 +210,7 @@ fn step(
 }
 
 /// The history text of an instruction: as written, one line.
-fn history_text(ins: &Instruction) -> String {
+pub(super) fn history_text(ins: &Instruction) -> String {
     ins.original
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -222,7 +218,7 @@ fn history_text(ins: &Instruction) -> String {
 }
 
 /// Looks `key` up unless `--no-cache`; on a hit, applies it and says so.
-fn cached(
+pub(super) fn cached(
     ctx: &Ctx<'_>,
     st: &mut StageState,
     ins: &Instruction,
@@ -257,7 +253,7 @@ fn apply_entry(
     st.history(&entry.created, history_text(ins), empty);
 }
 
-fn remember(
+pub(super) fn remember(
     ctx: &Ctx<'_>,
     st: &mut StageState,
     ins: &Instruction,
@@ -279,7 +275,10 @@ fn remember(
     Ok(())
 }
 
-fn exec_error(ins: &Instruction, what: &str) -> impl FnOnce(crate::executor::ExecError) -> Error {
+pub(super) fn exec_error(
+    ins: &Instruction,
+    what: &str,
+) -> impl FnOnce(crate::executor::ExecError) -> Error {
     let span = ins.span;
     let message = what.to_owned();
     move |source| Error::Executor {
@@ -311,159 +310,9 @@ fn workdir(
     remember(ctx, st, ins, &key, layer)
 }
 
-fn run_step(
-    ctx: &Ctx<'_>,
-    stage: usize,
-    st: &mut StageState,
-    ins: &Instruction,
-    run: &Run,
-    id: usize,
-    started: Instant,
-) -> Result<()> {
-    let mut args = st.argv(&run.command);
-    let mut mounts = Vec::new();
-    if let strata_dockerfile::CommandLine::Shell(cmd) = &run.command {
-        match (heredoc_only(cmd, &run.heredocs), args.last_mut()) {
-            // `RUN <<EOF` with a `#!` line: the here-document is the program,
-            // mounted as a file and run, as BuildKit does.
-            (Some(h), _) if h.content.starts_with("#!") => {
-                let path = format!("/dev/pipes/{}", h.name);
-                mounts.push(RunMount {
-                    target: path.clone(),
-                    source: MountSource::Bind {
-                        source: CopySource::Inline {
-                            name: h.name.clone(),
-                            content: h.content.clone().into_bytes(),
-                        },
-                        path: h.name.clone(),
-                    },
-                    readonly: true,
-                });
-                args = vec![path];
-            }
-            // `RUN <<EOF`: the here-document is the script.
-            (Some(h), Some(last)) => *last = h.content.clone(),
-            // A command reading here-documents: the shell reads them itself.
-            (None, Some(last)) if !run.heredocs.is_empty() => {
-                let mut script = cmd.clone();
-                for h in &run.heredocs {
-                    script.push('\n');
-                    script.push_str(&h.content);
-                    if !h.content.ends_with('\n') && !h.content.is_empty() {
-                        script.push('\n');
-                    }
-                    script.push_str(&h.name);
-                }
-                *last = script;
-            }
-            _ => {}
-        }
-    }
-    let mut env = st.run_env();
-    env.extend(proxy_env(&ctx.opts.build_args));
-    let mut mount_keys = Vec::new();
-    for m in &run.mounts {
-        let source = match m.kind {
-            MountKind::Cache => MountSource::Cache {
-                id: m.id.clone().unwrap_or_else(|| m.target.clone()),
-            },
-            MountKind::Tmpfs => MountSource::Tmpfs,
-            MountKind::Bind => {
-                let (source, key) = source_of(ctx, stage, st, ins, m.from.as_deref())?;
-                mount_keys.push(key);
-                MountSource::Bind {
-                    source,
-                    path: m.source.clone().unwrap_or_else(|| "/".into()),
-                }
-            }
-            _ => {
-                return Err(Error::at(
-                    ins.span,
-                    &ins.original,
-                    ErrorKind::Unsupported,
-                    "RUN --mount types secret and ssh are not supported yet",
-                ))
-            }
-        };
-        mounts.push(RunMount {
-            target: st.resolve(&m.target),
-            source,
-            readonly: m.readonly,
-        });
-    }
-    let req = RunRequest {
-        args,
-        env,
-        cwd: st.workdir(),
-        user: st.config().user.clone().unwrap_or_default(),
-        network_none: run.network.as_deref() == Some("none"),
-        mounts,
-    };
-    let mut parts = vec!["RUN".to_owned(), format!("{req:?}")];
-    parts.extend(mount_keys);
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    let key = cache::step_key(&st.key, &parts);
-    if cached(ctx, st, ins, &key, id)? {
-        return Ok(());
-    }
-    let mut tail: Vec<u8> = Vec::new();
-    let outcome = ctx
-        .exec
-        .run(&st.layers, &req, &mut |data| {
-            ctx.progress.event(Event::Output {
-                id,
-                data,
-                elapsed: started.elapsed(),
-            });
-            tail.extend_from_slice(data);
-            if tail.len() > 2 * TAIL_BYTES {
-                tail.drain(..tail.len() - TAIL_BYTES);
-            }
-        })
-        .map_err(exec_error(ins, "running the command"))?;
-    if outcome.code != 0 {
-        let start = tail.len().saturating_sub(TAIL_BYTES);
-        return Err(Error::RunFailed {
-            span: ins.span,
-            command: history_text(ins),
-            code: outcome.code,
-            output_tail: String::from_utf8_lossy(&tail[start..]).into_owned(),
-        });
-    }
-    remember(ctx, st, ins, &key, outcome.layer)
-}
-
-/// The here-document a shell-form RUN consists of, when it is nothing else
-/// (`<<EOF`, `<<-EOF`, `<<"EOF"`).
-fn heredoc_only<'r>(cmd: &str, heredocs: &'r [Heredoc]) -> Option<&'r Heredoc> {
-    let [h] = heredocs else { return None };
-    let word = cmd.trim().strip_prefix("<<")?;
-    let word = word.strip_prefix('-').unwrap_or(word);
-    (word.trim_matches(['"', '\'']) == h.name).then_some(h)
-}
-
-/// The proxy settings a `RUN` sees: each one given as a build arg, in both
-/// spellings whichever was given (BuildKit's `ProxyEnv`; of two spellings
-/// given, the lowercase one wins).
-fn proxy_env(build_args: &std::collections::BTreeMap<String, String>) -> Vec<String> {
-    let mut env = Vec::new();
-    for upper in PROXY_ARGS
-        .iter()
-        .filter(|n| n.starts_with(char::is_uppercase))
-    {
-        let lower = upper.to_ascii_lowercase();
-        let given = build_args.get(&lower).or_else(|| build_args.get(*upper));
-        if let Some(v) = given {
-            env.push(format!("{upper}={v}"));
-            env.push(format!("{lower}={v}"));
-        }
-    }
-    env
-}
-
 /// Where `--from` points: the context, a stage's layers or an image's; and
 /// the part of the cache key that stands for its content.
-fn source_of(
+pub(super) fn source_of(
     ctx: &Ctx<'_>,
     here: usize,
     st: &StageState,
@@ -504,190 +353,4 @@ fn chain_text(layers: &[Layer]) -> String {
         .map(|l| l.diff_id.to_string())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-fn copy_step(
-    ctx: &Ctx<'_>,
-    stage: usize,
-    st: &mut StageState,
-    ins: &Instruction,
-    c: &CopyCmd,
-    add: bool,
-    id: usize,
-) -> Result<()> {
-    let bad = |msg: String| Error::at(ins.span, &ins.original, ErrorKind::InvalidArgument, msg);
-    let chmod = match &c.chmod {
-        Some(m) => Some(
-            u32::from_str_radix(m, 8)
-                .ok()
-                .filter(|m| *m <= 0o7777)
-                .ok_or_else(|| bad(format!("invalid chmod parameter: {m:?}")))?,
-        ),
-        None => None,
-    };
-    let dest = st.resolve(&c.dest);
-    let plain: Vec<String> = c
-        .sources
-        .iter()
-        .filter(|s| {
-            !c.heredocs.iter().any(|h| {
-                s.trim_start_matches("<<")
-                    .trim_start_matches('-')
-                    .trim_matches(['"', '\''])
-                    == h.name
-            })
-        })
-        .cloned()
-        .collect();
-    if c.sources.len() > 1 && !c.dest.ends_with('/') {
-        return Err(bad(format!(
-            "when using {} with more than one source file, the destination must be a directory and end with a /",
-            if add { "ADD" } else { "COPY" }
-        )));
-    }
-    if add {
-        if let Some(url) = plain
-            .iter()
-            .find(|s| s.contains("://") || s.starts_with("git@"))
-        {
-            return Err(Error::at(
-                ins.span,
-                &ins.original,
-                ErrorKind::Unsupported,
-                format!("ADD {url}: fetching URLs is not supported (this build has no network access to fetch it); download it into the context and ADD the file"),
-            ));
-        }
-    }
-    let mut requests = Vec::new();
-    let mut key_parts = Vec::new();
-    if !plain.is_empty() || c.heredocs.is_empty() {
-        let (source, source_key) = source_of(ctx, stage, st, ins, c.from.as_deref())?;
-        requests.push(CopyRequest {
-            source,
-            paths: plain,
-            dest: dest.clone(),
-            chown: c.chown.clone(),
-            chmod,
-            extract_archives: add,
-            exclude: c.exclude.clone(),
-        });
-        key_parts.push(source_key);
-    }
-    for h in &c.heredocs {
-        let content = if h.expand {
-            let lookup = |n: &str| st.lookup(n);
-            expand_heredoc(&h.content, ctx.df.directives.escape, &lookup)?
-        } else {
-            h.content.clone()
-        };
-        key_parts.push(format!("heredoc {} {:?}", h.name, content));
-        requests.push(CopyRequest {
-            source: CopySource::Inline {
-                name: h.name.clone(),
-                content: content.into_bytes(),
-            },
-            paths: vec![h.name.clone()],
-            dest: dest.clone(),
-            chown: c.chown.clone(),
-            chmod,
-            extract_archives: false,
-            exclude: Vec::new(),
-        });
-    }
-    for req in &requests {
-        if req.source == CopySource::Context {
-            let digest = ctx
-                .exec
-                .copy_digest(req)
-                .map_err(exec_error(ins, "reading the build context"))?;
-            key_parts.push(digest.to_string());
-        }
-        key_parts.push(format!(
-            "{:?}",
-            (
-                &req.paths,
-                &req.dest,
-                &req.chown,
-                req.chmod,
-                req.extract_archives,
-                &req.exclude
-            )
-        ));
-    }
-    let mut parts = vec![if add {
-        "ADD".to_owned()
-    } else {
-        "COPY".to_owned()
-    }];
-    parts.extend(key_parts);
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    let key = cache::step_key(&st.key, &parts);
-    if cached(ctx, st, ins, &key, id)? {
-        return Ok(());
-    }
-    // Sources and here-documents of one COPY land in one layer, as BuildKit
-    // makes them.
-    let layer = ctx
-        .exec
-        .copy(&st.layers, &requests)
-        .map_err(exec_error(ins, "copying"))?;
-    remember(ctx, st, ins, &key, layer)
-}
-
-/// A here-document's content with variables expanded, line by line (quotes
-/// in the text are kept, as a shell here-document keeps them).
-fn expand_heredoc(
-    content: &str,
-    escape: char,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String> {
-    let mut out = String::with_capacity(content.len());
-    for line in content.split_inclusive('\n') {
-        let (body, nl) = match line.strip_suffix('\n') {
-            Some(b) => (b, "\n"),
-            None => (line, ""),
-        };
-        // Quote characters are protected so that expansion keeps them.
-        let protected = body
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\'', "\\'");
-        let protected = if escape == '\\' {
-            protected
-        } else {
-            body.to_owned()
-        };
-        out.push_str(&strata_dockerfile::expand_word(&protected, escape, lookup)?);
-        out.push_str(nl);
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod proxy_tests {
-    use std::collections::BTreeMap;
-
-    use super::proxy_env;
-
-    #[test]
-    fn a_proxy_build_arg_reaches_run_in_both_spellings() {
-        let args: BTreeMap<String, String> = [
-            ("HTTP_PROXY", "http://upper"),
-            ("no_proxy", "localhost"),
-            ("NO_PROXY", "ignored"),
-            ("OTHER", "x"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        assert_eq!(
-            proxy_env(&args),
-            [
-                "HTTP_PROXY=http://upper",
-                "http_proxy=http://upper",
-                "NO_PROXY=localhost",
-                "no_proxy=localhost",
-            ]
-        );
-    }
 }
