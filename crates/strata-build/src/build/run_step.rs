@@ -101,7 +101,10 @@ pub(super) fn run_step(
         env,
         cwd: st.workdir(),
         user: st.config().user.clone().unwrap_or_default(),
-        network_none: run.network.as_deref() == Some("none"),
+        network_none: match run.network.as_deref() {
+            Some(n) => n == "none",
+            None => ctx.opts.network_none,
+        },
         mounts,
     };
     let mut parts = vec!["RUN".to_owned(), format!("{req:?}")];

@@ -21,6 +21,7 @@ pub(super) fn run_stage(ctx: &Ctx<'_>, i: usize) -> std::result::Result<StageSta
     let total = stage.instructions.len() + 1;
     let id = announce(ctx, i, 1, total, &format!("FROM {}", stage.base));
     let started = Instant::now();
+    check_platform(ctx, stage).map_err(Some)?;
     let mut st = match base_of(ctx, i).clone() {
         BaseRef::Scratch => {
             let image = ImageConfig {
@@ -76,6 +77,37 @@ pub(super) fn run_stage(ctx: &Ctx<'_>, i: usize) -> std::result::Result<StageSta
         step(ctx, i, &mut st, ins, n + 2, total).map_err(Some)?;
     }
     Ok(st)
+}
+
+/// `FROM --platform=…` must name the platform being built (often through
+/// `$BUILDPLATFORM` or `$TARGETPLATFORM`): there is no emulation here.
+fn check_platform(ctx: &Ctx<'_>, stage: &strata_dockerfile::Stage) -> Result<()> {
+    let Some(word) = &stage.platform else {
+        return Ok(());
+    };
+    let lookup = |n: &str| ctx.scope.get(n).cloned();
+    let value = strata_dockerfile::expand_word(word, ctx.df.directives.escape, &lookup)?;
+    let text = format!("FROM --platform={word} {}", stage.base);
+    let wanted: strata_oci::Platform = value.parse().map_err(|e| {
+        Error::at(
+            stage.span,
+            &text,
+            ErrorKind::InvalidArgument,
+            format!("--platform={value}: {e}"),
+        )
+    })?;
+    if ctx.opts.platform.matches(&wanted) || wanted.matches(&ctx.opts.platform) {
+        return Ok(());
+    }
+    Err(Error::at(
+        stage.span,
+        &text,
+        ErrorKind::Unsupported,
+        format!(
+            "--platform={value}: only {} can be built here (no emulation)",
+            ctx.opts.platform
+        ),
+    ))
 }
 
 fn step(

@@ -117,6 +117,7 @@ fn options(created: &str) -> BuildOptions {
         no_cache: false,
         platform: Platform::new("linux", "amd64", None),
         created: created.into(),
+        network_none: false,
     }
 }
 
@@ -249,4 +250,22 @@ fn unused_build_args_are_reported() {
     opts.build_args.insert("HTTP_PROXY".into(), "x".into());
     let r = build(&df, &opts, &fake, &Silent).unwrap();
     assert_eq!(r.unused_args, ["NOPE"]);
+}
+
+#[test]
+fn from_platform_must_be_the_one_built() {
+    let fake = Fake::default();
+    let ok = parse("FROM --platform=$BUILDPLATFORM busybox\nRUN ok\n").unwrap();
+    let mut opts = options("t");
+    opts.platform = Platform::host();
+    build(&ok, &opts, &fake, &Silent).unwrap();
+    let other = if Platform::host().architecture == "arm64" {
+        "linux/amd64"
+    } else {
+        "linux/arm64"
+    };
+    let bad = parse(&format!("FROM --platform={other} busybox\n")).unwrap();
+    let e = build(&bad, &opts, &fake, &Silent).unwrap_err();
+    assert!(e.to_string().contains("no emulation"), "{e}");
+    assert_eq!(e.kind(), crate::ErrorKind::Unsupported);
 }

@@ -40,6 +40,19 @@ pub struct BuildArgs {
     /// The platform to build for (only this machine's is supported).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+    /// The network of `RUN` steps: `default` (this machine's), `host`, or
+    /// `none` (loopback only). A step's own `RUN --network` wins.
+    #[arg(long, value_name = "MODE", default_value = "default")]
+    pub network: String,
+    /// Remove intermediate containers (always: there are none to keep).
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub rm: Option<bool>,
+    /// Remove intermediate containers even after a failure (always).
+    #[arg(long, hide = true)]
+    pub force_rm: bool,
+    /// Always pull base images (needs a registry client: not available yet).
+    #[arg(long)]
+    pub pull: bool,
     /// Also export the image: `type=oci,dest=F.tar` or `type=docker,dest=F.tar`.
     #[arg(short = 'o', long, value_name = "type=oci|docker,dest=FILE")]
     pub output: Option<String>,

@@ -321,6 +321,20 @@ FROM busybox\nRUN echo final > /final\n",
     assert!(child.wait_with_output().unwrap().status.success());
     assert_eq!(s.ok(&["run", "--rm", "stdin"]), "from stdin\n");
 
+    // --network none for every RUN; --rm is accepted; --pull says why not.
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN ip -o link | cut -d: -f2 | tr -d ' \\n' > /links\n",
+        )],
+    );
+    let out = build(&s, &ctx, &["--rm", "--network", "none", "-t", "net"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(s.ok(&["run", "--rm", "net", "cat", "/links"]), "lo");
+    let err = s.fails(&["build", "--pull", ctx.to_str().unwrap()]);
+    assert!(err.contains("--pull"), "{err}");
+
     // ADD of a URL fails clearly: there is no network to fetch it.
     write(
         &ctx,

@@ -227,60 +227,154 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// One entry of what a COPY takes, as hashed.
+enum Hashed {
+    /// A line describing the entry fully (directories, links, devices).
+    Line(String),
+    /// A regular file: the line's start, and its path for the content hash.
+    File(String, String),
+}
+
 /// Hashes what copying `paths` (relative to `root`) would take: each entry's
 /// relative path, type, permission bits, link target and content, in a
-/// fixed order; entries `keep` rejects are left out (and not entered).
+/// fixed order; entries `keep` rejects are left out (and not entered). A
+/// source that is a symlink is followed (inside the tree), as COPY follows
+/// it. File contents are hashed on every core.
 pub(crate) fn digest(root: &Path, paths: &[String], keep: &dyn Fn(&str) -> bool) -> Result<Digest> {
     let tree = Tree::open(root)?;
-    let mut d = Digester::new(Algorithm::Sha256);
+    let mut entries = Vec::new();
     for p in paths {
-        d.update(format!("source {p}\n").as_bytes());
-        hash_entry(&tree, p, keep, &mut d)?;
+        entries.push(Hashed::Line(format!("source {p}\n")));
+        list_entry(&tree, p, true, keep, &mut entries)?;
+    }
+    let files: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Hashed::File(_, rel) => Some(rel.as_str()),
+            Hashed::Line(_) => None,
+        })
+        .collect();
+    let sums = hash_files(&tree, &files)?;
+    let mut sums = sums.into_iter();
+    let mut d = Digester::new(Algorithm::Sha256);
+    for e in &entries {
+        match e {
+            Hashed::Line(l) => d.update(l.as_bytes()),
+            Hashed::File(head, _) => {
+                let sum = sums.next().unwrap_or_default();
+                d.update(format!("{head} {sum}\n").as_bytes());
+            }
+        }
     }
     Ok(d.finish())
 }
 
-fn hash_entry(tree: &Tree, rel: &str, keep: &dyn Fn(&str) -> bool, d: &mut Digester) -> Result<()> {
+fn list_entry(
+    tree: &Tree,
+    rel: &str,
+    follow: bool,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut Vec<Hashed>,
+) -> Result<()> {
     let path = tree.display(rel);
-    let meta = tree
-        .symlink_metadata(rel)
-        .map_err(Error::io("read", &path))?;
+    let meta = if follow {
+        tree.metadata(rel)
+    } else {
+        tree.symlink_metadata(rel)
+    }
+    .map_err(Error::io("read", &path))?;
     let ft = meta.file_type();
     let mode = meta.permissions().mode() & 0o7777;
     if ft.is_symlink() {
         let target = tree.read_link(rel).map_err(Error::io("read link", &path))?;
-        d.update(format!("l {rel} {mode:o} {}\n", target.display()).as_bytes());
+        out.push(Hashed::Line(format!(
+            "l {rel} {mode:o} {}\n",
+            target.display()
+        )));
     } else if ft.is_file() {
-        let mut f = tree.open_file(rel).map_err(Error::io("open", &path))?;
-        let mut h = Digester::new(Algorithm::Sha256);
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = f.read(&mut buf).map_err(Error::io("read", &path))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        d.update(format!("f {rel} {mode:o} {} {}\n", meta.len(), h.finish()).as_bytes());
+        out.push(Hashed::File(
+            format!("f {rel} {mode:o} {}", meta.len()),
+            rel.to_owned(),
+        ));
     } else if ft.is_dir() {
-        d.update(format!("d {rel} {mode:o}\n").as_bytes());
+        out.push(Hashed::Line(format!("d {rel} {mode:o}\n")));
         let mut names = tree.read_dir(rel).map_err(Error::io("read", &path))?;
         names.sort();
         for n in names {
             let child = join(rel, &n);
             if keep(&child) {
-                hash_entry(tree, &child, keep, d)?;
+                list_entry(tree, &child, false, keep, out)?;
             }
         }
     } else {
-        d.update(format!("s {rel} {mode:o} {}\n", meta.rdev()).as_bytes());
+        out.push(Hashed::Line(format!("s {rel} {mode:o} {}\n", meta.rdev())));
     }
     Ok(())
+}
+
+/// The SHA-256 of each file's content, in order, on every core.
+fn hash_files(tree: &Tree, files: &[&str]) -> Result<Vec<String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let sums: Vec<std::sync::Mutex<Option<Result<String>>>> =
+        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(rel) = files.get(i) else { break };
+                    let sum = hash_file(tree, rel, &mut buf);
+                    if let Ok(mut slot) = sums[i].lock() {
+                        *slot = Some(sum);
+                    }
+                }
+            });
+        }
+    });
+    sums.into_iter()
+        .map(|m| {
+            m.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(Error::InvalidArgument(
+                    "hashing the build context stopped".into(),
+                ))
+            })
+        })
+        .collect()
+}
+
+fn hash_file(tree: &Tree, rel: &str, buf: &mut [u8]) -> Result<String> {
+    let path = tree.display(rel);
+    let mut f = tree.open_file(rel).map_err(Error::io("open", &path))?;
+    let mut h = Digester::new(Algorithm::Sha256);
+    loop {
+        let n = f.read(buf).map_err(Error::io("read", &path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finish().to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlinked_source_is_hashed_by_what_it_points_to() {
+        let t = strata_testkit::TempDir::new("ctx-digest-link");
+        fs::write(t.join("real"), "one").unwrap();
+        std::os::unix::fs::symlink("real", t.join("link")).unwrap();
+        let all = |_: &str| true;
+        let paths = vec!["link".to_owned()];
+        let first = digest(t.path(), &paths, &all).unwrap();
+        fs::write(t.join("real"), "two").unwrap();
+        assert_ne!(first, digest(t.path(), &paths, &all).unwrap());
+    }
 
     #[test]
     fn relative_sources_stay_inside_the_root() {

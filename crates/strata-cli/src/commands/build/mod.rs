@@ -40,6 +40,14 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
         None => Platform::host(),
     };
     let output = args.output.as_deref().map(parse_output).transpose()?;
+    if args.pull {
+        bail!("--pull: pulling base images is not available yet; build from images in the local store (strata images)");
+    }
+    let network_none = match args.network.as_str() {
+        "none" => true,
+        "default" | "host" => false,
+        other => bail!("--network {other:?}: expected default, host or none"),
+    };
     let opts = BuildOptions {
         target: args.target.clone(),
         build_args: build_args(&args.build_args),
@@ -48,6 +56,7 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
         no_cache: args.no_cache,
         platform,
         created: strata_host::created_now(),
+        network_none,
     };
     let started = Instant::now();
     let plain = PlainProgress::new(args.quiet);
