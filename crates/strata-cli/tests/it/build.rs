@@ -223,6 +223,30 @@ CMD [\"sh\", \"-c\", \"cat /listing; ls /txt /flat\"]\n",
     assert_eq!(rest, ["/flat:", "inner", "", "/txt:", "a.txt", "b.txt"]);
     let public = s.ok(&["run", "--rm", "cp", "ls", "/all/secret"]);
     assert_eq!(public, "public\n");
+
+    // BuildKit's NAME.dockerignore beside the Dockerfile replaces .dockerignore.
+    write(
+        &ctx,
+        &[
+            ("build/App.Dockerfile", "FROM busybox\nCOPY . /all/\n"),
+            ("build/App.Dockerfile.dockerignore", "b.txt\nbuild\n"),
+        ],
+    );
+    let file = ctx.join("build/App.Dockerfile");
+    let out = build(&s, &ctx, &["-f", file.to_str().unwrap(), "-t", "beside"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = s.ok(&["run", "--rm", "beside", "ls", "-A", "/all"]);
+    assert_eq!(
+        listing.split_whitespace().collect::<Vec<_>>(),
+        [
+            ".dockerignore",
+            "Dockerfile",
+            "a.txt",
+            "debug.log",
+            "dir",
+            "secret"
+        ]
+    );
 }
 
 #[test]

@@ -24,8 +24,10 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context at `root`, reading its `.dockerignore` if there is one.
-    pub fn open(root: &Path) -> Result<Context> {
+    /// The context at `root` with its ignore rules: BuildKit's
+    /// `DOCKERFILE.dockerignore` beside the Dockerfile when `dockerfile` is
+    /// given and it exists, else the context's `.dockerignore` if there is one.
+    pub fn open(root: &Path, dockerfile: Option<&Path>) -> Result<Context> {
         let root = fs::canonicalize(root).map_err(Error::io("open build context", root))?;
         if !root.is_dir() {
             return Err(Error::InvalidArgument(format!(
@@ -33,7 +35,13 @@ impl Context {
                 root.display()
             )));
         }
-        let ignore_file = root.join(".dockerignore");
+        let beside = dockerfile.and_then(|f| {
+            let name = f.file_name()?.to_string_lossy().into_owned();
+            Some(f.with_file_name(format!("{name}.dockerignore")))
+        });
+        let ignore_file = beside
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| root.join(".dockerignore"));
         let text = match fs::read_to_string(&ignore_file) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

@@ -28,18 +28,21 @@ use crate::error::Result;
 use crate::host::Host;
 
 impl Host {
-    /// Builds `df` with `context` as the build context.
+    /// Builds `df` with `context` as the build context; `dockerfile` is where
+    /// the Dockerfile was read from, if from a file (a `NAME.dockerignore`
+    /// beside it replaces the context's `.dockerignore`).
     pub fn build(
         &self,
         df: &Dockerfile,
         context: &Path,
+        dockerfile: Option<&Path>,
         opts: &BuildOptions,
         progress: &dyn Progress,
     ) -> Result<BuildResult> {
         // Garbage collection waits for the build: its layers are not in any
         // image until the end.
         let _gc = self.store.lock_shared()?;
-        let exec = BuildExecutor::new(self, Context::open(context)?);
+        let exec = BuildExecutor::new(self, Context::open(context, dockerfile)?);
         Ok(strata_build::build(df, opts, &exec, progress)?)
     }
 }

@@ -23,10 +23,12 @@ use progress::{PlainProgress, TtyProgress};
 
 /// `build`.
 pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
-    let (text, name, context, _empty) = read_inputs(args)?;
-    let df = match strata_dockerfile::parse(&text) {
+    let inputs = read_inputs(args)?;
+    let (text, name, context) = (&inputs.text, &inputs.name, &inputs.context);
+    let dockerfile = inputs.dockerfile.as_deref();
+    let df = match strata_dockerfile::parse(text) {
         Ok(df) => df,
-        Err(e) => bail!("{}", located(&name, e.span, &e.message, &e.text)),
+        Err(e) => bail!("{}", located(name, e.span, &e.message, &e.text)),
     };
     let platform = match &args.platform {
         Some(p) => {
@@ -76,18 +78,18 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
             });
-            let outcome = host.build(&df, &context, &opts, &view);
+            let outcome = host.build(&df, context, dockerfile, &opts, &view);
             done.store(true, Ordering::Relaxed);
             outcome
         })
         .inspect(|_| view.draw(true))
         .inspect_err(|_| view.draw(true))
     } else {
-        host.build(&df, &context, &opts, &plain)
+        host.build(&df, context, dockerfile, &opts, &plain)
     };
     let result = match outcome {
         Ok(r) => r,
-        Err(strata_host::Error::Build(e)) => bail!("{}", render_build_error(&name, &e)),
+        Err(strata_host::Error::Build(e)) => bail!("{}", render_build_error(name, &e)),
         Err(e) => return Err(e.into()),
     };
     let id = result.image_id.to_string();
@@ -137,9 +139,18 @@ pub fn prune(host: &Host, args: &BuilderPruneArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The Dockerfile's text and display name, the context directory, and (for
-/// `-`) the empty directory standing in for a context, removed on drop.
-fn read_inputs(args: &BuildArgs) -> Result<(String, String, PathBuf, Option<EmptyDir>)> {
+/// What a build reads: the Dockerfile (text, name for messages, path when
+/// read from a file) and the context directory.
+struct Inputs {
+    text: String,
+    name: String,
+    dockerfile: Option<PathBuf>,
+    context: PathBuf,
+    /// For `build -`: the empty directory standing in for a context.
+    _empty: Option<EmptyDir>,
+}
+
+fn read_inputs(args: &BuildArgs) -> Result<Inputs> {
     let read_stdin = || -> Result<String> {
         if io::stdin().is_terminal() {
             bail!("reading the Dockerfile from stdin, but stdin is a terminal: pipe it in");
@@ -152,8 +163,13 @@ fn read_inputs(args: &BuildArgs) -> Result<(String, String, PathBuf, Option<Empt
     };
     if args.context == "-" {
         let empty = EmptyDir::new()?;
-        let path = empty.0.clone();
-        return Ok((read_stdin()?, "Dockerfile".into(), path, Some(empty)));
+        return Ok(Inputs {
+            text: read_stdin()?,
+            name: "Dockerfile".into(),
+            dockerfile: None,
+            context: empty.0.clone(),
+            _empty: Some(empty),
+        });
     }
     let context = PathBuf::from(&args.context);
     if !context.is_dir() {
@@ -164,7 +180,13 @@ fn read_inputs(args: &BuildArgs) -> Result<(String, String, PathBuf, Option<Empt
     }
     let file = match &args.file {
         Some(f) if f == Path::new("-") => {
-            return Ok((read_stdin()?, "Dockerfile".into(), context, None))
+            return Ok(Inputs {
+                text: read_stdin()?,
+                name: "Dockerfile".into(),
+                dockerfile: None,
+                context,
+                _empty: None,
+            })
         }
         Some(f) => f.clone(),
         None => context.join("Dockerfile"),
@@ -174,7 +196,13 @@ fn read_inputs(args: &BuildArgs) -> Result<(String, String, PathBuf, Option<Empt
     let name = file
         .file_name()
         .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy().into_owned());
-    Ok((text, name, context, None))
+    Ok(Inputs {
+        text,
+        name,
+        dockerfile: Some(file),
+        context,
+        _empty: None,
+    })
 }
 
 /// An empty temporary directory (the context of `build -`).
