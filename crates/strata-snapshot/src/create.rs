@@ -95,7 +95,15 @@ impl<W: Write> TarWriter<W> {
             // Sockets (and anything unknown) do not belong in images.
             _ => return Ok(()),
         };
-        let xattrs = tree.xattrs(rel, st)?;
+        // A regular file is opened once, for its attributes and its data.
+        let file = match kind {
+            tar::EntryType::Regular => Some(tree.open_file(rel, st)?),
+            _ => None,
+        };
+        let xattrs = match &file {
+            Some(f) => tree.file_xattrs(rel, f)?,
+            None => tree.xattrs(rel, st)?,
+        };
         self.append_xattrs(xattrs)?;
         let mut h = self.header(st, kind);
         if kind == tar::EntryType::Regular && st.st_nlink > 1 {
@@ -113,7 +121,10 @@ impl<W: Write> TarWriter<W> {
             tar::EntryType::Regular => {
                 let size = u64::try_from(st.st_size).unwrap_or(0);
                 h.set_size(size);
-                let file = tree.open_file(rel, st)?;
+                let file = match file {
+                    Some(f) => f,
+                    None => tree.open_file(rel, st)?,
+                };
                 // A file that grows or shrinks while being read would corrupt the
                 // archive; `take` plus the length check turns that into an error.
                 let mut reader = file.take(size);

@@ -13,6 +13,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 
@@ -24,6 +25,9 @@ use crate::error::{Error, Result};
 pub(crate) struct Tree {
     root: OwnedFd,
     path: PathBuf,
+    /// The directory last looked up as a parent, kept pinned: a walk asks for
+    /// the same parent once per entry, and one lookup serves them all.
+    last_dir: Mutex<Option<(PathBuf, Arc<OwnedFd>)>>,
 }
 
 fn resolve_flags() -> ResolveFlags {
@@ -42,6 +46,7 @@ impl Tree {
         Ok(Tree {
             root,
             path: path.to_path_buf(),
+            last_dir: Mutex::new(None),
         })
     }
 
@@ -51,6 +56,7 @@ impl Tree {
         Tree {
             root,
             path: path.to_path_buf(),
+            last_dir: Mutex::new(None),
         }
     }
 
@@ -73,15 +79,27 @@ impl Tree {
         )?)
     }
 
+    /// The directory `parent`, pinned `O_PATH`: the one looked up last when it
+    /// is the same (a descriptor keeps naming the directory it was opened on).
+    fn parent_dir(&self, parent: &Path) -> io::Result<Arc<OwnedFd>> {
+        let mut last = self.last_dir.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((p, fd)) = last.as_ref() {
+            if p == parent {
+                return Ok(fd.clone());
+            }
+        }
+        let fd = Arc::new(self.resolve(parent, OFlags::PATH | OFlags::DIRECTORY)?);
+        *last = Some((parent.to_path_buf(), fd.clone()));
+        Ok(fd)
+    }
+
     /// `lstat` of an entry (the root itself for the empty path).
     pub(crate) fn lstat(&self, rel: &Path) -> Result<Stat> {
         let Some((parent, name)) = fsops::split(rel) else {
             return rustix::fs::fstat(&self.root).map_err(|e| self.err("stat", rel)(e.into()));
         };
-        let dir = self
-            .resolve(parent, OFlags::PATH | OFlags::DIRECTORY)
-            .map_err(self.err("open", parent))?;
-        rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
+        let dir = self.parent_dir(parent).map_err(self.err("open", parent))?;
+        rustix::fs::statat(&*dir, name, AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|e| self.err("stat", rel)(e.into()))
     }
 
@@ -112,10 +130,8 @@ impl Tree {
     pub(crate) fn open_file(&self, rel: &Path, expected: &Stat) -> Result<File> {
         let (parent, name) = fsops::split(rel)
             .ok_or_else(|| self.err("open", rel)(io::Error::other("the root is a directory")))?;
-        let dir = self
-            .resolve(parent, OFlags::PATH | OFlags::DIRECTORY)
-            .map_err(self.err("open", parent))?;
-        pinned::open_regular(&dir, name, expected).map_err(self.err("open", rel))
+        let dir = self.parent_dir(parent).map_err(self.err("open", parent))?;
+        pinned::open_regular(&*dir, name, expected).map_err(self.err("open", rel))
     }
 
     /// A symlink's target.
@@ -123,10 +139,8 @@ impl Tree {
         let (parent, name) = fsops::split(rel).ok_or_else(|| {
             self.err("read link", rel)(io::Error::other("the root is not a link"))
         })?;
-        let dir = self
-            .resolve(parent, OFlags::PATH | OFlags::DIRECTORY)
-            .map_err(self.err("open", parent))?;
-        let target = rustix::fs::readlinkat(&dir, name, Vec::new())
+        let dir = self.parent_dir(parent).map_err(self.err("open", parent))?;
+        let target = rustix::fs::readlinkat(&*dir, name, Vec::new())
             .map_err(|e| self.err("read link", rel)(e.into()))?;
         Ok(PathBuf::from(std::ffi::OsStr::from_bytes(
             target.as_bytes(),
@@ -138,6 +152,9 @@ impl Tree {
     /// FIFO or a device, and nothing is opened for I/O unless checked to be the
     /// regular file or directory `st` describes.
     pub(crate) fn xattrs(&self, rel: &Path, st: &Stat) -> Result<Vec<(String, Vec<u8>)>> {
+        if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile {
+            return self.file_xattrs(rel, &self.open_file(rel, st)?);
+        }
         let fd: OwnedFd = match FileType::from_raw_mode(st.st_mode) {
             FileType::RegularFile => self.open_file(rel, st)?.into(),
             FileType::Directory => {
@@ -156,6 +173,14 @@ impl Tree {
             _ => return Ok(Vec::new()),
         };
         let mut out = fsops::fd_xattrs(&fd).map_err(self.err("read xattrs", rel))?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Extended attributes of regular file `rel`, opened by
+    /// [`open_file`](Self::open_file), without overlayfs' own.
+    pub(crate) fn file_xattrs(&self, rel: &Path, file: &File) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = fsops::fd_xattrs(file).map_err(self.err("read xattrs", rel))?;
         out.sort();
         Ok(out)
     }
