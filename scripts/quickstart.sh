@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start: installs what Strata needs, builds it, makes the base images,
-# shows them and runs containers from them. Run as root (apt-get, and the default store /var/lib/strata).
+# shows them, runs containers from them and builds an image from a Dockerfile. Run as root (apt-get, and the default store /var/lib/strata).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,29 @@ for _ in $(seq 50); do
 done
 echo "== GET http://127.0.0.1:8080/hostname answers: $(printf '%s' "$out" | tail -n 1)"
 "$STRATA" rm -f web >/dev/null
+echo "== strata build: the seed's multi-stage example, with busybox in place of golang/alpine"
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+cat > "$ctx/main.sh" <<'SCRIPT'
+#!/bin/sh
+echo "hello from myapp, built by strata"
+SCRIPT
+cat > "$ctx/Dockerfile" <<'DOCKERFILE'
+# Stage 1: the build environment
+FROM busybox AS builder
+WORKDIR /app
+COPY . .
+RUN mkdir -p out && cp main.sh out/myapp && chmod 755 out/myapp
+# Stage 2: the runtime image
+FROM busybox
+COPY --from=builder /app/out/myapp /usr/local/bin/
+CMD ["myapp"]
+DOCKERFILE
+"$STRATA" build --progress plain -t myapp:v1 "$ctx"
+echo "== strata build again: every step comes from the cache"
+"$STRATA" build --progress plain -t myapp:v1 "$ctx" 2>&1 | grep -c CACHED | sed 's/$/ steps CACHED/'
+echo "== strata run --rm myapp:v1"
+"$STRATA" run --rm myapp:v1
 echo "== strata system df"
 "$STRATA" system df
 echo
