@@ -119,6 +119,20 @@ fn step(
     total: usize,
 ) -> Result<()> {
     let escape = ctx.df.directives.escape;
+    // A step reading another stage starts (and is announced) once that stage
+    // is built; a failed one is reported where it failed.
+    for j in &ctx.plan.stages[stage].deps {
+        let named = crate::plan::from_words(&ins.command).into_iter().any(|w| {
+            let lookup = |n: &str| st.lookup(n).or_else(|| ctx.scope.get(n).cloned());
+            strata_dockerfile::expand_word(w, escape, &lookup)
+                .ok()
+                .and_then(|w| stage_named(&ctx.df.stages, stage, &w))
+                == Some(*j)
+        });
+        if named {
+            let _ = ctx.stage(*j);
+        }
+    }
     let id = announce(ctx, stage, index, total, &ins.original);
     let started = Instant::now();
     let expanded = {
