@@ -83,8 +83,13 @@ impl Ctx<'_> {
         self.step_ids.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Waits for stage `i`; `None` when it failed.
+    /// Waits for stage `i`; `None` when it failed, or when it is not being
+    /// built at all (only an ONBUILD trigger, which the plan cannot see, can
+    /// ask for such a stage: it must not wait forever).
     pub fn stage(&self, i: usize) -> Option<Arc<StageState>> {
+        if !self.plan.needed.contains(&i) {
+            return None;
+        }
         let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             match &results[i] {

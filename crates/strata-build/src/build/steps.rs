@@ -376,7 +376,7 @@ pub(super) fn source_of(
                 ins.span,
                 &ins.original,
                 ErrorKind::Internal,
-                format!("stage {word} failed"),
+                format!("stage {word} failed or is not part of this build"),
             ));
         };
         let key = chain_text(&other.layers);

@@ -269,3 +269,55 @@ fn from_platform_must_be_the_one_built() {
     assert!(e.to_string().contains("no emulation"), "{e}");
     assert_eq!(e.kind(), crate::ErrorKind::Unsupported);
 }
+
+#[test]
+fn an_onbuild_trigger_naming_an_unbuilt_stage_fails_instead_of_hanging() {
+    let fake = Fake::default();
+    let parent = ImageConfig {
+        config: Some(strata_oci::ContainerConfig {
+            on_build: Some(vec!["COPY --from=unused /x /x".into()]),
+            ..Default::default()
+        }),
+        ..ImageConfig::default()
+    };
+    struct WithTrigger(Fake, ImageConfig);
+    impl Executor for WithTrigger {
+        fn base(&self, _: &str, _: &Platform) -> Result<Base, ExecError> {
+            Ok(Base {
+                id: Digest::sha256_of(b"parent"),
+                config: self.1.clone(),
+                layers: vec![layer("parent")],
+            })
+        }
+        fn copy_digest(&self, r: &CopyRequest) -> Result<Digest, ExecError> {
+            self.0.copy_digest(r)
+        }
+        fn copy(&self, p: &[Layer], r: &[CopyRequest]) -> Result<Option<Layer>, ExecError> {
+            self.0.copy(p, r)
+        }
+        fn mkdir(&self, p: &[Layer], d: &str, u: &str) -> Result<Option<Layer>, ExecError> {
+            self.0.mkdir(p, d, u)
+        }
+        fn run(
+            &self,
+            p: &[Layer],
+            r: &RunRequest,
+            o: &mut dyn FnMut(&[u8]),
+        ) -> Result<RunOutcome, ExecError> {
+            self.0.run(p, r, o)
+        }
+        fn cache_get(&self, k: &Digest) -> Result<Option<CacheEntry>, ExecError> {
+            self.0.cache_get(k)
+        }
+        fn cache_put(&self, k: &Digest, e: &CacheEntry) -> Result<(), ExecError> {
+            self.0.cache_put(k, e)
+        }
+        fn commit(&self, c: &ImageConfig, l: &[Layer], t: &[String]) -> Result<Digest, ExecError> {
+            self.0.commit(c, l, t)
+        }
+    }
+    let exec = WithTrigger(fake, parent);
+    let df = parse("FROM busybox AS unused\nRUN x\nFROM parent\n").unwrap();
+    let e = build(&df, &options("t"), &exec, &Silent).unwrap_err();
+    assert!(e.to_string().contains("not part of this build"), "{e}");
+}
