@@ -483,3 +483,55 @@ fn the_build_cache_survives_image_removal_until_builder_prune() {
     assert!(out.status.success() && !text(&out.stderr).contains("CACHED"));
     s.assert_consistent();
 }
+
+#[test]
+fn run_bind_mounts_stay_inside_their_tree_and_rw_writes_are_discarded() {
+    let Some(s) = setup() else { return };
+    let ctx = s.dir.join("ctx");
+    write(
+        &ctx,
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox AS evil\nRUN ln -s / /escape && echo stage-etc > /etc/marker\n\
+FROM busybox\n\
+RUN --mount=type=bind,from=evil,source=/escape/etc,target=/x cat /x/marker > /seen\n\
+RUN --mount=type=bind,source=.,target=/ctx,rw echo scribble > /ctx/written && cat /ctx/data.txt > /ctx-data\n",
+            ),
+            ("data.txt", "from-context"),
+        ],
+    );
+    std::os::unix::fs::symlink("/etc", ctx.join("hostetc")).unwrap();
+    let out = build(&s, &ctx, &["-t", "mounts"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The stage's absolute symlink resolved inside the stage, not on the host.
+    assert_eq!(
+        s.ok(&["run", "--rm", "mounts", "cat", "/seen"]),
+        "stage-etc\n"
+    );
+    assert_eq!(
+        s.ok(&["run", "--rm", "mounts", "cat", "/ctx-data"]),
+        "from-context"
+    );
+    assert!(
+        !ctx.join("written").exists(),
+        "rw writes never reach the context"
+    );
+
+    // A context symlink to /etc is looked up inside the context: not found.
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --mount=type=bind,source=hostetc,target=/x,rw touch /x/pwned\n",
+        )],
+    );
+    let err = s.fails(&["build", ctx.to_str().unwrap()]);
+    assert!(err.contains("hostetc"), "{err}");
+    assert!(!std::path::Path::new("/etc/pwned").exists());
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(s.root().to_str().unwrap()),
+        "no mount left behind"
+    );
+}

@@ -76,7 +76,19 @@ impl BuildExecutor<'_> {
                             "--mount source {path:?} is outside its tree"
                         ))
                     })?;
-                    base.join(rel).display().to_string()
+                    let found = resolve_inside(&base, &rel)?;
+                    if m.readonly {
+                        found.display().to_string()
+                    } else {
+                        // `rw`: writes are the step's own and are thrown away
+                        // (BuildKit's rule); the context or stage never sees them.
+                        let layer = tree.scratch(&format!("mount-{n}-rw"))?;
+                        let view = discardable(&found, &layer)?;
+                        if found.is_dir() {
+                            to_unmount.push(view.clone());
+                        }
+                        view.display().to_string()
+                    }
                 }
             };
             mounts.push(UserMount::Bind {
@@ -99,8 +111,8 @@ impl BuildExecutor<'_> {
             None
         };
         let result = self.run_runc(&id, &scratch, &merged, req, mounts, netns.as_ref(), output);
-        for at in to_unmount {
-            unmount(&at);
+        for at in to_unmount.iter().rev() {
+            unmount(at);
         }
         for stub in &stubs {
             super::stubs::remove_file_stub(&merged, stub);
@@ -213,4 +225,69 @@ impl BuildExecutor<'_> {
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
     }
+}
+
+/// `rel` resolved inside the tree at `base` (its symlinks, absolute ones
+/// included, never lead out of it), as the real path a bind mount can take.
+fn resolve_inside(base: &Path, rel: &str) -> Result<std::path::PathBuf> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    use std::os::fd::AsRawFd;
+    let root = rustix::fs::open(
+        base,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io("open", base)(e.into()))?;
+    let fd = rustix::fs::openat2(
+        &root,
+        if rel.is_empty() { "." } else { rel },
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .map_err(|e| Error::io("open --mount source", base.join(rel))(e.into()))?;
+    let real = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(Error::io("resolve", base.join(rel)))?;
+    let top = fs::canonicalize(base).map_err(Error::io("resolve", base))?;
+    if real != top && !real.starts_with(&top) {
+        return Err(Error::InvalidArgument(format!(
+            "--mount source {rel:?} resolves outside its tree"
+        )));
+    }
+    Ok(real)
+}
+
+/// A writable view of `source` whose writes land in `scratch` and are
+/// discarded with it: an overlay for a directory, a copy for a file.
+fn discardable(source: &Path, scratch: &Path) -> Result<std::path::PathBuf> {
+    if !source.is_dir() {
+        let copy = scratch.join("file");
+        fs::copy(source, &copy).map_err(Error::io("copy", source))?;
+        return Ok(copy);
+    }
+    let (upper, work, view) = (
+        scratch.join("upper"),
+        scratch.join("work"),
+        scratch.join("view"),
+    );
+    for d in [&upper, &work, &view] {
+        fs::create_dir_all(d).map_err(Error::io("create", d))?;
+    }
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        source.display(),
+        upper.display(),
+        work.display()
+    );
+    let data = std::ffi::CString::new(data)
+        .map_err(|e| Error::InvalidArgument(format!("overlay options: {e}")))?;
+    rustix::mount::mount(
+        "overlay",
+        &view,
+        "overlay",
+        rustix::mount::MountFlags::empty(),
+        Some(data.as_c_str()),
+    )
+    .map_err(|e| Error::io("mount overlay on", &view)(e.into()))?;
+    Ok(view)
 }
