@@ -535,3 +535,20 @@ RUN --mount=type=bind,source=.,target=/ctx,rw echo scribble > /ctx/written && ca
         "no mount left behind"
     );
 }
+
+#[test]
+fn here_document_names_never_name_host_files() {
+    let Some(s) = setup() else { return };
+    let ctx = s.dir.join("ctx");
+    let victim = s.dir.join("victim");
+    let climb = format!("../../../../../../../..{}", victim.display());
+    for dockerfile in [
+        format!("FROM busybox\nCOPY <<{climb} /x\npwned\n{climb}\n"),
+        format!("FROM busybox\nRUN <<{climb}\n#!/bin/sh\necho pwned\n{climb}\n"),
+    ] {
+        write(&ctx, &[("Dockerfile", &dockerfile)]);
+        let err = s.fails(&["build", ctx.to_str().unwrap()]);
+        assert!(err.contains("cannot be a file name"), "{err}");
+        assert!(!victim.exists(), "nothing was written outside the build");
+    }
+}

@@ -96,6 +96,18 @@ pub(crate) fn ensure_dir(root: &Path, path: &str, owner: (u32, u32)) -> Result<b
     Ok(created)
 }
 
+/// A here-document's name as a file name: one plain path component, so
+/// that writing it into a scratch directory stays there (`<<../../x` would
+/// otherwise name a host path).
+pub(crate) fn heredoc_file_name(name: &str) -> Result<&str> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(Error::InvalidArgument(format!(
+            "here-document name {name:?} cannot be a file name"
+        )));
+    }
+    Ok(name)
+}
+
 /// True when the file starts like a tar archive, plain or compressed (what
 /// `ADD` extracts).
 fn is_archive(f: fs::File) -> bool {
@@ -160,7 +172,7 @@ impl BuildExecutor<'_> {
             }
             CopySource::Inline { name, content } => {
                 let dir = tree.scratch("inline")?;
-                let file = dir.join(name);
+                let file = dir.join(heredoc_file_name(name)?);
                 fs::write(&file, content).map_err(Error::io("write", &file))?;
                 (dir, false)
             }

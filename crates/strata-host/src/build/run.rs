@@ -64,7 +64,7 @@ impl BuildExecutor<'_> {
                         strata_build::CopySource::Inline { name, content } => {
                             // A here-document run as a program: an executable file.
                             let dir = tree.scratch(&format!("mount-{n}"))?;
-                            let file = dir.join(name);
+                            let file = dir.join(super::copy::heredoc_file_name(name)?);
                             fs::write(&file, content).map_err(Error::io("write", &file))?;
                             fs::set_permissions(&file, fs::Permissions::from_mode(0o755))
                                 .map_err(Error::io("chmod", &file))?;
