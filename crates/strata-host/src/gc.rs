@@ -70,22 +70,22 @@ impl Host {
 
 /// Bytes a tree occupies on disk (allocated blocks, hard links counted once).
 pub(crate) fn disk_usage(root: &Path) -> u64 {
-    fn walk(p: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
-        let Ok(m) = std::fs::symlink_metadata(p) else {
-            return 0;
+    // An explicit stack: a cache mount any depth deep cannot overflow ours.
+    let mut seen = HashSet::new();
+    let mut todo = vec![root.to_path_buf()];
+    let mut total = 0;
+    while let Some(p) = todo.pop() {
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
         };
-        let mut total = 0;
         if seen.insert((m.dev(), m.ino())) {
             total += m.blocks() * 512;
         }
         if m.is_dir() {
-            if let Ok(entries) = std::fs::read_dir(p) {
-                for e in entries.flatten() {
-                    total += walk(&e.path(), seen);
-                }
+            if let Ok(entries) = std::fs::read_dir(&p) {
+                todo.extend(entries.flatten().map(|e| e.path()));
             }
         }
-        total
     }
-    walk(root, &mut HashSet::new())
+    total
 }

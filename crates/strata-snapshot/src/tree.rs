@@ -236,8 +236,17 @@ pub(crate) fn walk_into(
     descend: &dyn Fn(&Path) -> Result<bool>,
     f: &mut dyn FnMut(&Entry) -> Result<()>,
 ) -> Result<()> {
-    for name in tree.list(rel)? {
-        let child = rel.join(&name);
+    // Depth first, each directory's entries before its next sibling, with an
+    // explicit stack: a tree any depth deep (a hostile layer's) cannot
+    // overflow the thread's stack.
+    let mut stack: Vec<(PathBuf, std::vec::IntoIter<OsString>)> =
+        vec![(rel.to_path_buf(), tree.list(rel)?.into_iter())];
+    while let Some((dir, names)) = stack.last_mut() {
+        let Some(name) = names.next() else {
+            stack.pop();
+            continue;
+        };
+        let child = dir.join(&name);
         let stat = tree.lstat(&child)?;
         let is_dir = FileType::from_raw_mode(stat.st_mode) == FileType::Directory;
         f(&Entry {
@@ -245,7 +254,8 @@ pub(crate) fn walk_into(
             stat,
         })?;
         if is_dir && descend(&child)? {
-            walk_into(tree, &child, descend, f)?;
+            let names = tree.list(&child)?.into_iter();
+            stack.push((child, names));
         }
     }
     Ok(())

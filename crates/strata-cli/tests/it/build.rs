@@ -552,3 +552,74 @@ fn here_document_names_never_name_host_files() {
         assert!(!victim.exists(), "nothing was written outside the build");
     }
 }
+
+#[test]
+fn hostile_contexts_and_stages_get_clear_errors_not_host_files() {
+    let Some(s) = setup() else { return };
+    let ctx = s.dir.join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    // The context's Dockerfile is read inside the context.
+    std::os::unix::fs::symlink("/etc/passwd", ctx.join("Dockerfile")).unwrap();
+    let err = s.fails(&["build", ctx.to_str().unwrap()]);
+    assert!(
+        !err.contains("root:"),
+        "a host file leaked into the output: {err}"
+    );
+    fs::remove_file(ctx.join("Dockerfile")).unwrap();
+
+    // A FIFO as .dockerignore, or as an rw bind source: refused, no hang.
+    let fifo = ctx.join(".dockerignore");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    write(&ctx, &[("Dockerfile", "FROM busybox\n")]);
+    let err = s.fails(&["build", ctx.to_str().unwrap()]);
+    assert!(err.contains("not a regular file"), "{err}");
+    fs::remove_file(&fifo).unwrap();
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox AS s\nRUN mkfifo /f\nFROM busybox\nRUN --mount=type=bind,from=s,source=/f,target=/x,rw true\n",
+        )],
+    );
+    let err = s.fails(&["build", ctx.to_str().unwrap()]);
+    assert!(
+        err.contains("neither a directory nor a regular file"),
+        "{err}"
+    );
+
+    // A ':' in a bind source's path cannot add a host directory as a layer.
+    fs::create_dir_all(ctx.join("a:/etc")).unwrap();
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --mount=type=bind,source=a:/etc,target=/x,rw cat /x/passwd\n",
+        )],
+    );
+    let err = s.fails(&["build", "--progress", "plain", ctx.to_str().unwrap()]);
+    assert!(
+        err.contains("cannot be an overlay layer") && !err.contains("root:x:0"),
+        "{err}"
+    );
+
+    // A deep tree written by RUN is committed without exhausting the stack.
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN i=0; while [ $i -lt 1500 ]; do mkdir d; cd d; i=$((i+1)); done\n",
+        )],
+    );
+    let out = build(&s, &ctx, &["-t", "deep"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(s.root().to_str().unwrap()),
+        "no mount left behind"
+    );
+    s.assert_consistent();
+}

@@ -16,6 +16,58 @@ use strata_oci::{Algorithm, Digest, Digester};
 
 use crate::error::{Error, Result};
 
+/// The most a `.dockerignore` may hold.
+const IGNORE_LIMIT: u64 = 1 << 20;
+
+/// Reads file `rel` of the context at `root`, resolved inside it (a symlink
+/// there never reads a host file), refusing anything but a regular file (a
+/// FIFO would block, a device would run its driver) and anything larger than
+/// `limit`. `None` when it does not exist.
+pub fn read_context_file(root: &Path, rel: &str, limit: u64) -> Result<Option<String>> {
+    use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
+    let path = root.join(rel);
+    let dir = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io("open", root)(e.into()))?;
+    let pinned = match rustix::fs::openat2(
+        &dir,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(Error::io("open", &path)(e.into())),
+    };
+    let st = rustix::fs::fstat(&pinned).map_err(|e| Error::io("stat", &path)(e.into()))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Error::InvalidArgument(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    if u64::try_from(st.st_size).unwrap_or(u64::MAX) > limit {
+        return Err(Error::InvalidArgument(format!(
+            "{} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    let file = fs::File::open(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&pinned)
+    ))
+    .map_err(Error::io("open", &path))?;
+    let mut text = String::new();
+    file.take(limit)
+        .read_to_string(&mut text)
+        .map_err(Error::io("read", &path))?;
+    Ok(Some(text))
+}
+
 /// A build context directory and its `.dockerignore`.
 #[derive(Debug)]
 pub struct Context {
@@ -35,17 +87,33 @@ impl Context {
                 root.display()
             )));
         }
+        // A Dockerfile inside the context has its NAME.dockerignore read
+        // inside the context too; one the user named elsewhere (-f), beside it.
         let beside = dockerfile.and_then(|f| {
             let name = f.file_name()?.to_string_lossy().into_owned();
             Some(f.with_file_name(format!("{name}.dockerignore")))
         });
-        let ignore_file = beside
-            .filter(|p| p.is_file())
-            .unwrap_or_else(|| root.join(".dockerignore"));
-        let text = match fs::read_to_string(&ignore_file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io("read", &ignore_file)(e)),
+        let inside = |p: &Path| -> Option<String> {
+            let p = fs::canonicalize(p.parent()?).ok()?.join(p.file_name()?);
+            let rel = p.strip_prefix(&root).ok()?;
+            Some(rel.to_string_lossy().into_owned())
+        };
+        let mut text = None;
+        let mut ignore_file = root.join(".dockerignore");
+        if let Some(b) = beside {
+            let found = match inside(&b) {
+                Some(rel) => read_context_file(&root, &rel, IGNORE_LIMIT)?,
+                None if b.is_file() => Some(fs::read_to_string(&b).map_err(Error::io("read", &b))?),
+                None => None,
+            };
+            if found.is_some() {
+                text = found;
+                ignore_file = b;
+            }
+        }
+        let text = match text {
+            Some(t) => t,
+            None => read_context_file(&root, ".dockerignore", IGNORE_LIMIT)?.unwrap_or_default(),
         };
         let ignore = IgnoreRules::parse(&text)
             .map_err(|e| Error::InvalidArgument(format!("{}: {e}", ignore_file.display())))?;
@@ -253,7 +321,7 @@ pub(crate) fn digest(root: &Path, paths: &[String], keep: &dyn Fn(&str) -> bool)
     let mut entries = Vec::new();
     for p in paths {
         entries.push(Hashed::Line(format!("source {p}\n")));
-        list_entry(&tree, p, true, keep, &mut entries)?;
+        list_entry(&tree, p, keep, &mut entries)?;
     }
     let files: Vec<&str> = entries
         .iter()
@@ -279,43 +347,50 @@ pub(crate) fn digest(root: &Path, paths: &[String], keep: &dyn Fn(&str) -> bool)
 
 fn list_entry(
     tree: &Tree,
-    rel: &str,
-    follow: bool,
+    top: &str,
     keep: &dyn Fn(&str) -> bool,
     out: &mut Vec<Hashed>,
 ) -> Result<()> {
-    let path = tree.display(rel);
-    let meta = if follow {
-        tree.metadata(rel)
-    } else {
-        tree.symlink_metadata(rel)
-    }
-    .map_err(Error::io("read", &path))?;
-    let ft = meta.file_type();
-    let mode = meta.permissions().mode() & 0o7777;
-    if ft.is_symlink() {
-        let target = tree.read_link(rel).map_err(Error::io("read link", &path))?;
-        out.push(Hashed::Line(format!(
-            "l {rel} {mode:o} {}\n",
-            target.display()
-        )));
-    } else if ft.is_file() {
-        out.push(Hashed::File(
-            format!("f {rel} {mode:o} {}", meta.len()),
-            rel.to_owned(),
-        ));
-    } else if ft.is_dir() {
-        out.push(Hashed::Line(format!("d {rel} {mode:o}\n")));
-        let mut names = tree.read_dir(rel).map_err(Error::io("read", &path))?;
-        names.sort();
-        for n in names {
-            let child = join(rel, &n);
-            if keep(&child) {
-                list_entry(tree, &child, false, keep, out)?;
-            }
+    // Depth first with an explicit stack (a context any depth deep cannot
+    // overflow ours); the source itself is followed if a symlink.
+    let mut todo = vec![(top.to_owned(), true)];
+    while let Some((rel, follow)) = todo.pop() {
+        let path = tree.display(&rel);
+        let meta = if follow {
+            tree.metadata(&rel)
+        } else {
+            tree.symlink_metadata(&rel)
         }
-    } else {
-        out.push(Hashed::Line(format!("s {rel} {mode:o} {}\n", meta.rdev())));
+        .map_err(Error::io("read", &path))?;
+        let ft = meta.file_type();
+        let mode = meta.permissions().mode() & 0o7777;
+        if ft.is_symlink() {
+            let target = tree
+                .read_link(&rel)
+                .map_err(Error::io("read link", &path))?;
+            out.push(Hashed::Line(format!(
+                "l {rel} {mode:o} {}\n",
+                target.display()
+            )));
+        } else if ft.is_file() {
+            out.push(Hashed::File(
+                format!("f {rel} {mode:o} {}", meta.len()),
+                rel.clone(),
+            ));
+        } else if ft.is_dir() {
+            out.push(Hashed::Line(format!("d {rel} {mode:o}\n")));
+            let mut names = tree.read_dir(&rel).map_err(Error::io("read", &path))?;
+            names.sort();
+            // Pushed in reverse so that they come off the stack in order.
+            for n in names.iter().rev() {
+                let child = join(&rel, n);
+                if keep(&child) {
+                    todo.push((child, false));
+                }
+            }
+        } else {
+            out.push(Hashed::Line(format!("s {rel} {mode:o} {}\n", meta.rdev())));
+        }
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use strata_build::{BuildOptions, BuildResult, Progress};
 use strata_dockerfile::Dockerfile;
 
 pub use cache::BuildCacheUsage;
-pub use context::Context;
+pub use context::{read_context_file, Context};
 pub use executor::BuildExecutor;
 
 use crate::error::Result;

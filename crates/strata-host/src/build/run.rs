@@ -15,7 +15,7 @@ use strata_runtime::network::NetNs;
 use strata_runtime::runc::{Runtime, DEFAULT_RUNTIME};
 use strata_store::fsutil;
 
-use super::worktree::{mount_layers_ro, unmount, WorkTree};
+use super::worktree::{mount_layers_ro, mount_overlay, overlay_path, unmount, WorkTree};
 use super::BuildExecutor;
 use crate::containers::read_in_root;
 use crate::error::{Error, Result};
@@ -213,7 +213,12 @@ impl BuildExecutor<'_> {
                 Ok(0) => break,
                 Ok(n) => output(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io("read output of", runtime.binary())(e)),
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let _ = runtime.delete(id);
+                    return Err(Error::io("read output of", runtime.binary())(e));
+                }
             }
         }
         let status = child
@@ -258,12 +263,35 @@ fn resolve_inside(base: &Path, rel: &str) -> Result<std::path::PathBuf> {
 }
 
 /// A writable view of `source` whose writes land in `scratch` and are
-/// discarded with it: an overlay for a directory, a copy for a file.
+/// discarded with it: an overlay for a directory, a copy for a regular file.
+/// Anything else (a FIFO would block, a device would run its driver) is
+/// refused before it is opened.
 fn discardable(source: &Path, scratch: &Path) -> Result<std::path::PathBuf> {
-    if !source.is_dir() {
-        let copy = scratch.join("file");
-        fs::copy(source, &copy).map_err(Error::io("copy", source))?;
-        return Ok(copy);
+    use rustix::fs::{FileType, Mode, OFlags};
+    let pinned = rustix::fs::open(
+        source,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io("open --mount source", source)(e.into()))?;
+    let st = rustix::fs::fstat(&pinned).map_err(|e| Error::io("stat", source)(e.into()))?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::Directory => {}
+        FileType::RegularFile => {
+            use std::os::fd::AsRawFd;
+            let mut from = fs::File::open(format!("/proc/self/fd/{}", pinned.as_raw_fd()))
+                .map_err(Error::io("open", source))?;
+            let copy = scratch.join("file");
+            let mut to = fs::File::create(&copy).map_err(Error::io("create", &copy))?;
+            std::io::copy(&mut from, &mut to).map_err(Error::io("copy", source))?;
+            return Ok(copy);
+        }
+        _ => {
+            return Err(Error::InvalidArgument(format!(
+                "--mount source {} is neither a directory nor a regular file",
+                source.display()
+            )))
+        }
     }
     let (upper, work, view) = (
         scratch.join("upper"),
@@ -275,19 +303,10 @@ fn discardable(source: &Path, scratch: &Path) -> Result<std::path::PathBuf> {
     }
     let data = format!(
         "lowerdir={},upperdir={},workdir={}",
-        source.display(),
-        upper.display(),
-        work.display()
+        overlay_path(source)?,
+        overlay_path(&upper)?,
+        overlay_path(&work)?
     );
-    let data = std::ffi::CString::new(data)
-        .map_err(|e| Error::InvalidArgument(format!("overlay options: {e}")))?;
-    rustix::mount::mount(
-        "overlay",
-        &view,
-        "overlay",
-        rustix::mount::MountFlags::empty(),
-        Some(data.as_c_str()),
-    )
-    .map_err(|e| Error::io("mount overlay on", &view)(e.into()))?;
+    mount_overlay(&view, &data)?;
     Ok(view)
 }

@@ -51,15 +51,15 @@ impl<'h> WorkTree<'h> {
             upper,
             mounted: false,
         };
-        let mut lower = lower_dirs(host, parent);
+        let mut lower = lower_dirs(host, parent)?;
         if lower.is_empty() {
-            lower.push(tree.dir.join("empty").display().to_string());
+            lower.push(overlay_path(&tree.dir.join("empty"))?);
         }
         let data = format!(
             "lowerdir={},upperdir={},workdir={}",
             lower.join(":"),
-            tree.upper.display(),
-            tree.dir.join("work").display()
+            overlay_path(&tree.upper)?,
+            overlay_path(&tree.dir.join("work"))?
         );
         mount_overlay(&tree.merged(), &data)?;
         tree.mounted = true;
@@ -139,6 +139,9 @@ impl<'h> WorkTree<'h> {
 impl Drop for WorkTree<'_> {
     fn drop(&mut self) {
         let _ = self.unmount();
+        // Source views and bind-mount helpers a failed step left mounted in
+        // the scratch: detached before anything is removed.
+        strata_store::fsutil::unmount_below(&self.dir);
         if self.upper.exists() {
             let _ = self.host.snapshots.discard(&self.upper);
         }
@@ -161,12 +164,12 @@ pub(crate) fn ensure_unpacked(host: &Host, layers: &[Layer]) -> Result<()> {
 }
 
 /// The snapshot directories of `layers`, topmost first (overlay's order).
-fn lower_dirs(host: &Host, layers: &[Layer]) -> Vec<String> {
+fn lower_dirs(host: &Host, layers: &[Layer]) -> Result<Vec<String>> {
     let diff_ids: Vec<_> = layers.iter().map(|l| l.diff_id.clone()).collect();
     host.snapshots
         .lower_dirs(&diff_ids)
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| overlay_path(p))
         .collect()
 }
 
@@ -180,14 +183,14 @@ pub(crate) fn mount_layers_ro(
     empty: &Path,
 ) -> Result<bool> {
     ensure_unpacked(host, layers)?;
-    let mut lower = lower_dirs(host, layers);
+    let mut lower = lower_dirs(host, layers)?;
     fs::create_dir_all(target).map_err(Error::io("create", target))?;
     if lower.is_empty() {
         return Ok(false);
     }
     // Overlay without an upper directory needs two lowers; the mount is read-only.
     fs::create_dir_all(empty).map_err(Error::io("create", empty))?;
-    lower.push(empty.display().to_string());
+    lower.push(overlay_path(empty)?);
     mount_overlay(target, &format!("lowerdir={}", lower.join(":")))?;
     Ok(true)
 }
@@ -197,7 +200,28 @@ pub(crate) fn unmount(target: &Path) {
     let _ = rustix::mount::unmount(target, UnmountFlags::DETACH);
 }
 
-fn mount_overlay(target: &Path, data: &str) -> Result<()> {
+/// `path` as it may appear in overlay mount options. The options are split
+/// on `,` and the layer lists on `:`, so a path holding either (or the `\`
+/// that escapes them) could add a directory of its own choosing as a layer:
+/// refused, never escaped.
+pub(crate) fn overlay_path(path: &Path) -> Result<String> {
+    let s = path.to_str().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "{} is not UTF-8: cannot be an overlay layer",
+            path.display()
+        ))
+    })?;
+    if s.contains([':', ',', '\\', '\n']) {
+        return Err(Error::InvalidArgument(format!(
+            "{s:?} cannot be an overlay layer: its path holds ':', ',' or '\\'"
+        )));
+    }
+    Ok(s.to_owned())
+}
+
+/// Mounts an overlay at `target` with the options in `data` (every path in
+/// them checked by [`overlay_path`]).
+pub(crate) fn mount_overlay(target: &Path, data: &str) -> Result<()> {
     if data.len() >= 4000 {
         return Err(Error::Unsupported(
             "too many layers for one overlay mount".into(),

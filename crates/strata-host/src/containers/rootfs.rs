@@ -117,18 +117,26 @@ pub(crate) fn read_in_root(root: &Path, rel: &str, limit: u64) -> Option<String>
         Mode::empty(),
     )
     .ok()?;
-    let fd = rustix::fs::openat2(
+    // Pinned first and checked to be a regular file before it is opened for
+    // reading: opening a device node would run its driver on the host, a FIFO
+    // would block.
+    let pinned = rustix::fs::openat2(
         &dir,
         rel.trim_start_matches('/'),
-        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
+        OFlags::PATH | OFlags::CLOEXEC,
         Mode::empty(),
         ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
     )
     .ok()?;
-    let file = fs::File::from(fd);
-    if !file.metadata().ok()?.is_file() {
+    let st = rustix::fs::fstat(&pinned).ok()?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
         return None;
     }
+    let file = fs::File::open(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&pinned)
+    ))
+    .ok()?;
     let mut s = String::new();
     file.take(limit).read_to_string(&mut s).ok()?;
     Some(s)

@@ -178,7 +178,7 @@ fn read_inputs(args: &BuildArgs) -> Result<Inputs> {
             args.context
         );
     }
-    let file = match &args.file {
+    let (file, text) = match &args.file {
         Some(f) if f == Path::new("-") => {
             return Ok(Inputs {
                 text: read_stdin()?,
@@ -188,11 +188,20 @@ fn read_inputs(args: &BuildArgs) -> Result<Inputs> {
                 _empty: None,
             })
         }
-        Some(f) => f.clone(),
-        None => context.join("Dockerfile"),
+        // A file the user named is read as named.
+        Some(f) => (
+            f.clone(),
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading the Dockerfile {}", f.display()))?,
+        ),
+        // The context's own Dockerfile is read inside the context: a symlink
+        // there cannot make the build print a host file.
+        None => {
+            let text = strata_host::build::read_context_file(&context, "Dockerfile", 16 << 20)?
+                .with_context(|| format!("no Dockerfile in {}", context.display()))?;
+            (context.join("Dockerfile"), text)
+        }
     };
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("reading the Dockerfile {}", file.display()))?;
     let name = file
         .file_name()
         .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy().into_owned());
