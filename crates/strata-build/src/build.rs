@@ -36,9 +36,8 @@ pub struct BuildOptions {
     pub platform: Platform,
     /// The time to record for steps that run now (RFC 3339).
     pub created: String,
-    /// `--network=none`: every `RUN` without a `--network` of its own has
-    /// only loopback.
-    pub network_none: bool,
+    /// The network of every `RUN` without a `--network` of its own.
+    pub network: crate::executor::RunNetwork,
 }
 
 /// A finished build.

@@ -97,6 +97,31 @@ pub struct RunMount {
     pub readonly: bool,
 }
 
+/// The network of a `RUN` (`RUN --network=…`, `build --network`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunNetwork {
+    /// `default`: a namespace of its own on the containers' bridge, with
+    /// outbound NAT (BuildKit's sandboxed default).
+    #[default]
+    Default,
+    /// `host`: the host's network namespace.
+    Host,
+    /// `none`: a namespace with only loopback.
+    None,
+}
+
+impl RunNetwork {
+    /// Reads `default`, `host` or `none`.
+    pub fn parse(s: &str) -> Option<RunNetwork> {
+        match s {
+            "default" => Some(RunNetwork::Default),
+            "host" => Some(RunNetwork::Host),
+            "none" => Some(RunNetwork::None),
+            _ => None,
+        }
+    }
+}
+
 /// A `RUN`, resolved by the builder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRequest {
@@ -108,8 +133,8 @@ pub struct RunRequest {
     pub cwd: String,
     /// The user, as the config has it (empty: root).
     pub user: String,
-    /// `--network=none`: only loopback. Otherwise the host's network.
-    pub network_none: bool,
+    /// The network the command gets.
+    pub network: RunNetwork,
     /// `--mount`s.
     pub mounts: Vec<RunMount>,
 }

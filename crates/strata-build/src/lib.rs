@@ -25,6 +25,6 @@ pub use build::{build, BuildOptions, BuildResult};
 pub use error::{Error, ErrorKind, Result};
 pub use executor::{
     Base, CacheEntry, CopyRequest, CopySource, ExecError, Executor, Layer, MountSource, RunMount,
-    RunOutcome, RunRequest,
+    RunNetwork, RunOutcome, RunRequest,
 };
 pub use progress::{Event, Progress};

@@ -9,7 +9,7 @@ use super::steps::{cached, exec_error, history_text, remember, source_of};
 use super::Ctx;
 use crate::cache;
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::{CopySource, MountSource, RunMount, RunRequest};
+use crate::executor::{CopySource, MountSource, RunMount, RunNetwork, RunRequest};
 use crate::progress::Event;
 use crate::stage::{StageState, PROXY_ARGS};
 
@@ -101,10 +101,11 @@ pub(super) fn run_step(
         env,
         cwd: st.workdir(),
         user: st.config().user.clone().unwrap_or_default(),
-        network_none: match run.network.as_deref() {
-            Some(n) => n == "none",
-            None => ctx.opts.network_none,
-        },
+        network: run
+            .network
+            .as_deref()
+            .and_then(RunNetwork::parse)
+            .unwrap_or(ctx.opts.network),
         mounts,
     };
     let mut parts = vec!["RUN".to_owned(), format!("{req:?}")];

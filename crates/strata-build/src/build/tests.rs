@@ -117,7 +117,7 @@ fn options(created: &str) -> BuildOptions {
         no_cache: false,
         platform: Platform::new("linux", "amd64", None),
         created: created.into(),
-        network_none: false,
+        network: crate::executor::RunNetwork::Default,
     }
 }
 

@@ -40,7 +40,8 @@ pub struct BuildArgs {
     /// The platform to build for (only this machine's is supported).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
-    /// The network of `RUN` steps: `default` (this machine's), `host`, or
+    /// The network of `RUN` steps: `default` (a namespace of their own on the
+    /// containers' bridge, with outbound NAT), `host` (this machine's), or
     /// `none` (loopback only). A step's own `RUN --network` wins.
     #[arg(long, value_name = "MODE", default_value = "default")]
     pub network: String,

@@ -345,6 +345,20 @@ FROM busybox\nRUN echo final > /final\n",
     assert!(child.wait_with_output().unwrap().status.success());
     assert_eq!(s.ok(&["run", "--rm", "stdin"]), "from stdin\n");
 
+    // By default a RUN has a namespace of its own on the bridge (loopback and
+    // one interface with an address), not the host's interfaces.
+    write(
+        &ctx,
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN ip -o link | cut -d: -f2 | cut -d@ -f1 | tr -d ' \\n' > /links && ip -o -4 addr | grep -c 10.89. > /addr\n",
+        )],
+    );
+    let out = build(&s, &ctx, &["-t", "bridged"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(s.ok(&["run", "--rm", "bridged", "cat", "/links"]), "loeth0");
+    assert_eq!(s.ok(&["run", "--rm", "bridged", "cat", "/addr"]), "1\n");
+
     // --network none for every RUN; --rm is accepted; --pull says why not.
     write(
         &ctx,

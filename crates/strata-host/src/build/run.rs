@@ -8,7 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
 
-use strata_build::{MountSource, RunRequest};
+use strata_build::{MountSource, RunNetwork, RunRequest};
 use strata_runtime::bundle::UserFiles;
 use strata_runtime::bundle::{self, EtcFiles, NetworkMode, RunOptions, SeccompMode, UserMount};
 use strata_runtime::network::NetNs;
@@ -105,10 +105,17 @@ impl BuildExecutor<'_> {
             .chain(req.mounts.iter().map(|m| m.target.clone()))
             .filter(|t| super::stubs::first_missing(&merged, t).is_some())
             .collect();
-        let netns = if req.network_none {
-            Some(NetNs::create(Path::new(NETNS_DIR), &id)?)
-        } else {
-            None
+        let (netns, bridged) = match req.network {
+            RunNetwork::Host => (None, false),
+            RunNetwork::None => (Some(NetNs::create(Path::new(NETNS_DIR), &id)?), false),
+            RunNetwork::Default => {
+                let ns = NetNs::create(Path::new(NETNS_DIR), &id)?;
+                if let Err(e) = self.host.bridge().attach(&id, &ns, &[]) {
+                    let _ = ns.remove();
+                    return Err(e.into());
+                }
+                (Some(ns), true)
+            }
         };
         let result = self.run_runc(&id, &scratch, &merged, req, mounts, netns.as_ref(), output);
         for at in to_unmount.iter().rev() {
@@ -118,6 +125,9 @@ impl BuildExecutor<'_> {
             super::stubs::remove_file_stub(&merged, stub);
         }
         if let Some(ns) = netns {
+            if bridged {
+                let _ = self.host.bridge().detach(&id, &ns, &[]);
+            }
             let _ = ns.remove();
         }
         result
@@ -136,7 +146,17 @@ impl BuildExecutor<'_> {
     ) -> Result<i32> {
         let hosts =
             format!("127.0.0.1\tlocalhost {HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let resolv: String = fs::read_to_string("/etc/resolv.conf")
+            .unwrap_or_default()
+            .lines()
+            // In a namespace of its own the host's loopback resolvers are
+            // out of reach (Docker drops them the same way).
+            .filter(|l| {
+                netns.is_none()
+                    || !(l.starts_with("nameserver 127.") || l.starts_with("nameserver ::1"))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
         for (name, content) in [
             ("hosts", hosts),
             ("hostname", format!("{HOSTNAME}\n")),

@@ -55,7 +55,7 @@ fn mapping(b: &PortBinding) -> PortMapping {
 }
 
 impl Host {
-    fn bridge(&self) -> BridgeNetwork {
+    pub(crate) fn bridge(&self) -> BridgeNetwork {
         BridgeNetwork::with_defaults(Path::new(NETWORK_STATE_DIR))
     }
 

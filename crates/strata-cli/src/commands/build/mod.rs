@@ -45,10 +45,11 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
     if args.pull {
         bail!("--pull: pulling base images is not available yet; build from images in the local store (strata images)");
     }
-    let network_none = match args.network.as_str() {
-        "none" => true,
-        "default" | "host" => false,
-        other => bail!("--network {other:?}: expected default, host or none"),
+    let Some(network) = strata_build::RunNetwork::parse(&args.network) else {
+        bail!(
+            "--network {:?}: expected default, host or none",
+            args.network
+        );
     };
     let opts = BuildOptions {
         target: args.target.clone(),
@@ -58,7 +59,7 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
         no_cache: args.no_cache,
         platform,
         created: strata_host::created_now(),
-        network_none,
+        network,
     };
     let started = Instant::now();
     let plain = PlainProgress::new(args.quiet);
