@@ -15,6 +15,7 @@ mod gc;
 mod host;
 mod image;
 mod import;
+mod inroot;
 mod resolve;
 
 pub mod containers;

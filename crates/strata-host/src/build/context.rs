@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::OFlags;
 
 use strata_dockerfile::ignore::IgnoreRules;
 use strata_dockerfile::pattern::{has_meta, Pattern};
@@ -24,43 +24,22 @@ const IGNORE_LIMIT: u64 = 1 << 20;
 /// FIFO would block, a device would run its driver) and anything larger than
 /// `limit`. `None` when it does not exist.
 pub fn read_context_file(root: &Path, rel: &str, limit: u64) -> Result<Option<String>> {
-    use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
     let path = root.join(rel);
-    let dir = rustix::fs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::io("open", root)(e.into()))?;
-    let pinned = match rustix::fs::openat2(
-        &dir,
-        rel,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    ) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(Error::io("open", &path)(e.into())),
+    let Some((file, size)) = crate::inroot::open_file(root, rel).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidInput => {
+            Error::InvalidArgument(format!("{} is not a regular file", path.display()))
+        }
+        _ => Error::io("open", &path)(e),
+    })?
+    else {
+        return Ok(None);
     };
-    let st = rustix::fs::fstat(&pinned).map_err(|e| Error::io("stat", &path)(e.into()))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(Error::InvalidArgument(format!(
-            "{} is not a regular file",
-            path.display()
-        )));
-    }
-    if u64::try_from(st.st_size).unwrap_or(u64::MAX) > limit {
+    if size > limit {
         return Err(Error::InvalidArgument(format!(
             "{} is larger than {limit} bytes",
             path.display()
         )));
     }
-    let file = fs::File::open(format!(
-        "/proc/self/fd/{}",
-        std::os::fd::AsRawFd::as_raw_fd(&pinned)
-    ))
-    .map_err(Error::io("open", &path))?;
     let mut text = String::new();
     file.take(limit)
         .read_to_string(&mut text)
@@ -149,12 +128,7 @@ pub(crate) struct Tree {
 
 impl Tree {
     pub(crate) fn open(root: &Path) -> Result<Tree> {
-        let dir = rustix::fs::open(
-            root,
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::io("open", root)(e.into()))?;
+        let dir = crate::inroot::open_root(root).map_err(Error::io("open", root))?;
         Ok(Tree {
             dir,
             path: root.to_path_buf(),
@@ -166,39 +140,30 @@ impl Tree {
         self.path.join(rel)
     }
 
-    fn open_at(&self, rel: &str, flags: OFlags) -> io::Result<OwnedFd> {
-        let rel = rel.trim_start_matches('/');
-        Ok(rustix::fs::openat2(
-            &self.dir,
-            if rel.is_empty() { "." } else { rel },
-            flags | OFlags::CLOEXEC,
-            Mode::empty(),
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        )?)
+    /// `rel` pinned `O_PATH` inside the tree (`extra`: `NOFOLLOW`, `DIRECTORY`).
+    fn open_at(&self, rel: &str, extra: OFlags) -> io::Result<OwnedFd> {
+        crate::inroot::pin(&self.dir, rel, extra)
     }
 
     /// The metadata of `rel`, following a last symlink (inside the tree).
     pub(crate) fn metadata(&self, rel: &str) -> io::Result<fs::Metadata> {
-        fs::File::from(self.open_at(rel, OFlags::PATH)?).metadata()
+        fs::File::from(self.open_at(rel, OFlags::empty())?).metadata()
     }
 
     /// The metadata of `rel` itself (a last symlink is not followed).
     pub(crate) fn symlink_metadata(&self, rel: &str) -> io::Result<fs::Metadata> {
-        fs::File::from(self.open_at(rel, OFlags::PATH | OFlags::NOFOLLOW)?).metadata()
+        fs::File::from(self.open_at(rel, OFlags::NOFOLLOW)?).metadata()
     }
 
     /// Opens regular file `rel` for reading (never a device or FIFO).
     pub(crate) fn open_file(&self, rel: &str) -> io::Result<fs::File> {
-        let file = fs::File::from(self.open_at(rel, OFlags::RDONLY | OFlags::NONBLOCK)?);
-        if !file.metadata()?.is_file() {
-            return Err(io::Error::other("not a regular file"));
-        }
-        Ok(file)
+        // Checked before it is opened: opening a device would run its driver.
+        crate::inroot::open_regular(&self.open_at(rel, OFlags::empty())?).map(|(f, _)| f)
     }
 
     /// The target of symlink `rel`.
     pub(crate) fn read_link(&self, rel: &str) -> io::Result<PathBuf> {
-        let fd = self.open_at(rel, OFlags::PATH | OFlags::NOFOLLOW)?;
+        let fd = self.open_at(rel, OFlags::NOFOLLOW)?;
         let target = rustix::fs::readlinkat(&fd, "", Vec::new())?;
         Ok(PathBuf::from(std::ffi::OsStr::from_bytes(
             target.as_bytes(),
@@ -207,9 +172,9 @@ impl Tree {
 
     /// The names in directory `rel` (following symlinks inside the tree).
     pub(crate) fn read_dir(&self, rel: &str) -> io::Result<Vec<String>> {
-        let fd = self.open_at(rel, OFlags::RDONLY | OFlags::DIRECTORY)?;
+        let dir = crate::inroot::reopen(&self.open_at(rel, OFlags::DIRECTORY)?)?;
         let mut names = Vec::new();
-        for entry in rustix::fs::Dir::new(fd)? {
+        for entry in rustix::fs::Dir::new(OwnedFd::from(dir))? {
             let entry = entry?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {

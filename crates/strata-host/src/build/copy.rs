@@ -6,7 +6,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 use strata_build::{CopyRequest, CopySource};
 use strata_dockerfile::ignore::IgnoreRules;
 use strata_snapshot::copy::{copy_filtered, CopyOptions, Root, Source, Target};
@@ -38,12 +38,7 @@ pub(crate) fn owner_in(root: &Path, spec: &str) -> Result<(u32, u32)> {
 /// Creates directory `path` and its missing parents inside `root` (mode
 /// 0755, owned by `owner`); returns whether anything was created.
 pub(crate) fn ensure_dir(root: &Path, path: &str, owner: (u32, u32)) -> Result<bool> {
-    let dir = rustix::fs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::io("open", root)(e.into()))?;
+    let dir = crate::inroot::open_root(root).map_err(Error::io("open", root))?;
     let parts: Vec<&str> = path
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
@@ -51,22 +46,13 @@ pub(crate) fn ensure_dir(root: &Path, path: &str, owner: (u32, u32)) -> Result<b
     let mut created = false;
     for i in 0..parts.len() {
         let prefix = parts[..=i].join("/");
-        let open = |p: &str| {
-            rustix::fs::openat2(
-                &dir,
-                if p.is_empty() { "." } else { p },
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-            )
-        };
+        let open = |p: &str| crate::inroot::pin(&dir, p, OFlags::DIRECTORY);
         match open(&prefix) {
             Ok(_) => continue,
-            Err(rustix::io::Errno::NOENT) => {}
-            Err(e) => return Err(Error::io("open", root.join(&prefix))(e.into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("open", root.join(&prefix))(e)),
         }
-        let parent = open(&parts[..i].join("/"))
-            .map_err(|e| Error::io("open", root.join(&prefix))(e.into()))?;
+        let parent = open(&parts[..i].join("/")).map_err(Error::io("open", root.join(&prefix)))?;
         let parent = rustix::fs::openat(
             &parent,
             ".",

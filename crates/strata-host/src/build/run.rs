@@ -255,24 +255,10 @@ impl BuildExecutor<'_> {
 /// `rel` resolved inside the tree at `base` (its symlinks, absolute ones
 /// included, never lead out of it), as the real path a bind mount can take.
 fn resolve_inside(base: &Path, rel: &str) -> Result<std::path::PathBuf> {
-    use rustix::fs::{Mode, OFlags, ResolveFlags};
-    use std::os::fd::AsRawFd;
-    let root = rustix::fs::open(
-        base,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::io("open", base)(e.into()))?;
-    let fd = rustix::fs::openat2(
-        &root,
-        if rel.is_empty() { "." } else { rel },
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
-    .map_err(|e| Error::io("open --mount source", base.join(rel))(e.into()))?;
-    let real = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map_err(Error::io("resolve", base.join(rel)))?;
+    let root = crate::inroot::open_root(base).map_err(Error::io("open", base))?;
+    let fd = crate::inroot::pin(&root, rel, rustix::fs::OFlags::empty())
+        .map_err(Error::io("open --mount source", base.join(rel)))?;
+    let real = crate::inroot::real_path(&fd).map_err(Error::io("resolve", base.join(rel)))?;
     let top = fs::canonicalize(base).map_err(Error::io("resolve", base))?;
     if real != top && !real.starts_with(&top) {
         return Err(Error::InvalidArgument(format!(
@@ -298,9 +284,7 @@ fn discardable(source: &Path, scratch: &Path) -> Result<std::path::PathBuf> {
     match FileType::from_raw_mode(st.st_mode) {
         FileType::Directory => {}
         FileType::RegularFile => {
-            use std::os::fd::AsRawFd;
-            let mut from = fs::File::open(format!("/proc/self/fd/{}", pinned.as_raw_fd()))
-                .map_err(Error::io("open", source))?;
+            let mut from = crate::inroot::reopen(&pinned).map_err(Error::io("open", source))?;
             let copy = scratch.join("file");
             let mut to = fs::File::create(&copy).map_err(Error::io("create", &copy))?;
             std::io::copy(&mut from, &mut to).map_err(Error::io("copy", source))?;

@@ -7,7 +7,7 @@
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
+use rustix::fs::{AtFlags, FileType, OFlags};
 
 /// The topmost component of `path` that does not exist in the tree at
 /// `root` (`None` when all of it exists or the root cannot be opened).
@@ -18,7 +18,7 @@ pub(crate) fn first_missing(root: &Path, path: &str) -> Option<String> {
         let prefix = parts[..=i].join("/");
         match open_in(&dir, &prefix) {
             Ok(_) => {}
-            Err(rustix::io::Errno::NOENT) => return Some(prefix),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(prefix),
             Err(_) => return None,
         }
     }
@@ -46,22 +46,11 @@ pub(crate) fn remove_file_stub(root: &Path, path: &str) {
 }
 
 fn open_root(root: &Path) -> Option<OwnedFd> {
-    rustix::fs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()
+    crate::inroot::open_root(root).ok()
 }
 
-fn open_in(dir: &OwnedFd, rel: &str) -> rustix::io::Result<OwnedFd> {
-    rustix::fs::openat2(
-        dir,
-        rel,
-        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
+fn open_in(dir: &OwnedFd, rel: &str) -> std::io::Result<OwnedFd> {
+    crate::inroot::pin(dir, rel, OFlags::NOFOLLOW)
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::mount::{MountFlags, UnmountFlags};
 use strata_snapshot::apply::{apply_layer, ApplyOptions, WhiteoutMode};
 use strata_snapshot::create::{write_dir, CreateOptions};
@@ -111,32 +110,9 @@ pub(crate) fn is_mountpoint(path: &Path) -> bool {
 /// Reads a small file of the container's root file system, resolving the path
 /// inside it (the image's `/etc/passwd` may be a symlink to anywhere).
 pub(crate) fn read_in_root(root: &Path, rel: &str, limit: u64) -> Option<String> {
-    let dir = rustix::fs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
-    // Pinned first and checked to be a regular file before it is opened for
-    // reading: opening a device node would run its driver on the host, a FIFO
-    // would block.
-    let pinned = rustix::fs::openat2(
-        &dir,
-        rel.trim_start_matches('/'),
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
-    .ok()?;
-    let st = rustix::fs::fstat(&pinned).ok()?;
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-        return None;
-    }
-    let file = fs::File::open(format!(
-        "/proc/self/fd/{}",
-        std::os::fd::AsRawFd::as_raw_fd(&pinned)
-    ))
-    .ok()?;
+    // Only a regular file is opened: a device node would run its driver on
+    // the host, a FIFO would block.
+    let (file, _) = crate::inroot::open_file(root, rel).ok()??;
     let mut s = String::new();
     file.take(limit).read_to_string(&mut s).ok()?;
     Some(s)
