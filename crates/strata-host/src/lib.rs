@@ -16,6 +16,7 @@ mod host;
 mod image;
 mod import;
 mod inroot;
+mod overlay;
 mod resolve;
 
 pub mod containers;

@@ -15,7 +15,7 @@ use strata_runtime::network::NetNs;
 use strata_runtime::runc::{Runtime, DEFAULT_RUNTIME};
 use strata_store::fsutil;
 
-use super::worktree::{mount_layers_ro, mount_overlay, overlay_path, unmount, WorkTree};
+use super::worktree::{mount_layers_ro, unmount, WorkTree};
 use super::BuildExecutor;
 use crate::containers::read_in_root;
 use crate::error::{Error, Result};
@@ -305,12 +305,6 @@ fn discardable(source: &Path, scratch: &Path) -> Result<std::path::PathBuf> {
     for d in [&upper, &work, &view] {
         fs::create_dir_all(d).map_err(Error::io("create", d))?;
     }
-    let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        overlay_path(source)?,
-        overlay_path(&upper)?,
-        overlay_path(&work)?
-    );
-    mount_overlay(&view, &data)?;
+    crate::overlay::mount(&view, &[source.to_path_buf()], Some((&upper, &work)))?;
     Ok(view)
 }

@@ -3,10 +3,9 @@
 //! renamed, its snapshot (no second unpack of what the step wrote).
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use rustix::mount::{MountFlags, UnmountFlags};
+use rustix::mount::UnmountFlags;
 use strata_build::Layer;
 use strata_oci::{chain_ids, digest::DigestWriter, Algorithm, Descriptor};
 use strata_snapshot::compression::Compressor;
@@ -51,17 +50,12 @@ impl<'h> WorkTree<'h> {
             upper,
             mounted: false,
         };
-        let mut lower = lower_dirs(host, parent)?;
+        let mut lower = lower_dirs(host, parent);
         if lower.is_empty() {
-            lower.push(overlay_path(&tree.dir.join("empty"))?);
+            lower.push(tree.dir.join("empty"));
         }
-        let data = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lower.join(":"),
-            overlay_path(&tree.upper)?,
-            overlay_path(&tree.dir.join("work"))?
-        );
-        mount_overlay(&tree.merged(), &data)?;
+        let work = tree.dir.join("work");
+        crate::overlay::mount(&tree.merged(), &lower, Some((&tree.upper, &work)))?;
         tree.mounted = true;
         Ok(tree)
     }
@@ -164,13 +158,9 @@ pub(crate) fn ensure_unpacked(host: &Host, layers: &[Layer]) -> Result<()> {
 }
 
 /// The snapshot directories of `layers`, topmost first (overlay's order).
-fn lower_dirs(host: &Host, layers: &[Layer]) -> Result<Vec<String>> {
+fn lower_dirs(host: &Host, layers: &[Layer]) -> Vec<PathBuf> {
     let diff_ids: Vec<_> = layers.iter().map(|l| l.diff_id.clone()).collect();
-    host.snapshots
-        .lower_dirs(&diff_ids)
-        .iter()
-        .map(|p| overlay_path(p))
-        .collect()
+    host.snapshots.lower_dirs(&diff_ids)
 }
 
 /// Mounts a read-only view of `layers` at `target` (sources of other stages),
@@ -183,58 +173,19 @@ pub(crate) fn mount_layers_ro(
     empty: &Path,
 ) -> Result<bool> {
     ensure_unpacked(host, layers)?;
-    let mut lower = lower_dirs(host, layers)?;
+    let mut lower = lower_dirs(host, layers);
     fs::create_dir_all(target).map_err(Error::io("create", target))?;
     if lower.is_empty() {
         return Ok(false);
     }
     // Overlay without an upper directory needs two lowers; the mount is read-only.
     fs::create_dir_all(empty).map_err(Error::io("create", empty))?;
-    lower.push(overlay_path(empty)?);
-    mount_overlay(target, &format!("lowerdir={}", lower.join(":")))?;
+    lower.push(empty.to_path_buf());
+    crate::overlay::mount(target, &lower, None)?;
     Ok(true)
 }
 
 /// Unmounts what [`mount_layers_ro`] mounted.
 pub(crate) fn unmount(target: &Path) {
     let _ = rustix::mount::unmount(target, UnmountFlags::DETACH);
-}
-
-/// `path` as it may appear in overlay mount options. The options are split
-/// on `,` and the layer lists on `:`, so a path holding either (or the `\`
-/// that escapes them) could add a directory of its own choosing as a layer:
-/// refused, never escaped.
-pub(crate) fn overlay_path(path: &Path) -> Result<String> {
-    let s = path.to_str().ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "{} is not UTF-8: cannot be an overlay layer",
-            path.display()
-        ))
-    })?;
-    if s.contains([':', ',', '\\', '\n']) {
-        return Err(Error::InvalidArgument(format!(
-            "{s:?} cannot be an overlay layer: its path holds ':', ',' or '\\'"
-        )));
-    }
-    Ok(s.to_owned())
-}
-
-/// Mounts an overlay at `target` with the options in `data` (every path in
-/// them checked by [`overlay_path`]).
-pub(crate) fn mount_overlay(target: &Path, data: &str) -> Result<()> {
-    if data.len() >= 4000 {
-        return Err(Error::Unsupported(
-            "too many layers for one overlay mount".into(),
-        ));
-    }
-    let data = std::ffi::CString::new(data)
-        .map_err(|e| Error::InvalidArgument(format!("overlay options: {e}")))?;
-    rustix::mount::mount(
-        "overlay",
-        target,
-        "overlay",
-        MountFlags::empty(),
-        Some(data.as_c_str()),
-    )
-    .map_err(|e| Error::io("mount overlay on", target)(io::Error::from(e)))
 }

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use rustix::mount::{MountFlags, UnmountFlags};
+use rustix::mount::UnmountFlags;
 use strata_snapshot::apply::{apply_layer, ApplyOptions, WhiteoutMode};
 use strata_snapshot::create::{write_dir, CreateOptions};
 use strata_snapshot::snapshots::SnapshotMode;
@@ -51,43 +51,15 @@ impl Host {
         if self.snapshots.mode() == SnapshotMode::Copy || is_mountpoint(&dir.join("rootfs")) {
             return Ok(());
         }
-        let diff_ids = &image.config.rootfs.diff_ids;
-        let mut lower: Vec<String> = self
-            .snapshots
-            .lower_dirs(diff_ids)
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let mut lower = self.snapshots.lower_dirs(&image.config.rootfs.diff_ids);
         if lower.is_empty() {
             // An image with no layers: an empty lower directory.
             let empty = dir.join("empty");
             fs::create_dir_all(&empty).map_err(Error::io("create", &empty))?;
-            lower.push(empty.display().to_string());
+            lower.push(empty);
         }
-        let data = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lower.join(":"),
-            dir.join("upper").display(),
-            dir.join("work").display()
-        );
-        if data.len() >= 4000 {
-            return Err(Error::Unsupported(format!(
-                "image {} has too many layers ({}) for one overlay mount",
-                image.id(),
-                diff_ids.len()
-            )));
-        }
-        let target = dir.join("rootfs");
-        let data = std::ffi::CString::new(data)
-            .map_err(|e| Error::InvalidArgument(format!("overlay options: {e}")))?;
-        rustix::mount::mount(
-            "overlay",
-            &target,
-            "overlay",
-            MountFlags::empty(),
-            Some(data.as_c_str()),
-        )
-        .map_err(|e| Error::io("mount overlay on", &target)(e.into()))
+        let (upper, work) = (dir.join("upper"), dir.join("work"));
+        crate::overlay::mount(&dir.join("rootfs"), &lower, Some((&upper, &work)))
     }
 
     /// Unmounts the root file system if mounted.
