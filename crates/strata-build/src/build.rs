@@ -36,6 +36,9 @@ pub struct BuildOptions {
     pub platform: Platform,
     /// The time to record for steps that run now (RFC 3339).
     pub created: String,
+    /// `SOURCE_DATE_EPOCH`: layer times are clamped to it, and it keeps the
+    /// steps' cache apart from that of unclamped builds.
+    pub source_date_epoch: Option<u64>,
     /// The network of every `RUN` without a `--network` of its own.
     pub network: crate::executor::RunNetwork,
 }

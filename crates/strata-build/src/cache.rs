@@ -8,8 +8,9 @@ use strata_oci::{Digest, Platform};
 /// Bumped when the meaning of a key changes, so old entries stop matching.
 const VERSION: &str = "strata-build-cache-v2";
 
-/// The key of a stage's starting point.
-pub fn base_key(base: Option<&Digest>, platform: &Platform) -> Digest {
+/// The key of a stage's starting point. `epoch` is `SOURCE_DATE_EPOCH`:
+/// layers made under it have clamped times, so they are cached apart.
+pub fn base_key(base: Option<&Digest>, platform: &Platform, epoch: Option<u64>) -> Digest {
     let base = base.map_or_else(|| "scratch".to_owned(), |d| d.to_string());
     let platform = format!(
         "{}/{}/{}",
@@ -17,7 +18,8 @@ pub fn base_key(base: Option<&Digest>, platform: &Platform) -> Digest {
         platform.architecture,
         platform.variant.as_deref().unwrap_or("")
     );
-    key_of(&[VERSION, "base", &base, &platform])
+    let epoch = epoch.map_or_else(String::new, |e| e.to_string());
+    key_of(&[VERSION, "base", &base, &platform, &epoch])
 }
 
 /// The key of a step on `parent`, described by `parts`.
@@ -61,7 +63,17 @@ mod tests {
         let host = Platform::new("linux", "amd64", None);
         let arm = Platform::new("linux", "arm64", None);
         let id = Digest::sha256_of(b"img");
-        assert_ne!(base_key(None, &host), base_key(Some(&id), &host));
-        assert_ne!(base_key(Some(&id), &host), base_key(Some(&id), &arm));
+        assert_ne!(
+            base_key(None, &host, None),
+            base_key(Some(&id), &host, None)
+        );
+        assert_ne!(
+            base_key(Some(&id), &host, None),
+            base_key(Some(&id), &arm, None)
+        );
+        assert_ne!(
+            base_key(Some(&id), &host, None),
+            base_key(Some(&id), &host, Some(0))
+        );
     }
 }

@@ -31,8 +31,11 @@ pub(super) fn run_stage(ctx: &Ctx<'_>, i: usize) -> std::result::Result<StageSta
                 config: Some(ContainerConfig::default()),
                 ..ImageConfig::default()
             };
-            let mut st =
-                StageState::new(image, Vec::new(), cache::base_key(None, &ctx.opts.platform));
+            let mut st = StageState::new(
+                image,
+                Vec::new(),
+                cache::base_key(None, &ctx.opts.platform, ctx.opts.source_date_epoch),
+            );
             // Scratch has no PATH of its own; BuildKit still sets the default.
             st.image.created = None;
             st
@@ -54,7 +57,11 @@ pub(super) fn run_stage(ctx: &Ctx<'_>, i: usize) -> std::result::Result<StageSta
                     source,
                 })
             })?;
-            let key = cache::base_key(Some(&base.id), &ctx.opts.platform);
+            let key = cache::base_key(
+                Some(&base.id),
+                &ctx.opts.platform,
+                ctx.opts.source_date_epoch,
+            );
             StageState::new(base.config, base.layers, key)
         }
     };

@@ -117,6 +117,7 @@ fn options(created: &str) -> BuildOptions {
         no_cache: false,
         platform: Platform::new("linux", "amd64", None),
         created: created.into(),
+        source_date_epoch: None,
         network: crate::executor::RunNetwork::Default,
     }
 }

@@ -412,6 +412,13 @@ fn source_date_epoch_makes_builds_reproducible() {
                 .output()
                 .unwrap();
             assert!(import.status.success(), "{}", text(&import.stderr));
+            // A build without the epoch first: its cache must not leak into
+            // the reproducible one.
+            let plain = s
+                .cmd(&["build", "-q", ctx.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(plain.status.success(), "{}", text(&plain.stderr));
             let out = s
                 .cmd(&["build", "-q", ctx.to_str().unwrap()])
                 .env(epoch.0, epoch.1)

@@ -27,11 +27,9 @@ pub struct BuildExecutor<'h> {
 }
 
 impl<'h> BuildExecutor<'h> {
-    /// An executor for builds with `context` on `host`.
-    pub fn new(host: &'h Host, context: Context) -> BuildExecutor<'h> {
-        let clamp_mtime = std::env::var("SOURCE_DATE_EPOCH")
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
+    /// An executor for builds with `context` on `host`; layer times are
+    /// clamped to `clamp_mtime` (`SOURCE_DATE_EPOCH`) when given.
+    pub fn new(host: &'h Host, context: Context, clamp_mtime: Option<u64>) -> BuildExecutor<'h> {
         BuildExecutor {
             host,
             context,

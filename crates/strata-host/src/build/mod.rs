@@ -42,7 +42,11 @@ impl Host {
         // Garbage collection waits for the build: its layers are not in any
         // image until the end.
         let _gc = self.store.lock_shared()?;
-        let exec = BuildExecutor::new(self, Context::open(context, dockerfile)?);
+        let exec = BuildExecutor::new(
+            self,
+            Context::open(context, dockerfile)?,
+            opts.source_date_epoch,
+        );
         Ok(strata_build::build(df, opts, &exec, progress)?)
     }
 }

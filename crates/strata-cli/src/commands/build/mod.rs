@@ -59,6 +59,9 @@ pub fn build(host: &Host, args: &BuildArgs) -> Result<ExitCode> {
         no_cache: args.no_cache,
         platform,
         created: strata_host::created_now(),
+        source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.trim().parse().ok()),
         network,
     };
     let started = Instant::now();
