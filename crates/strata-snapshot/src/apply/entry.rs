@@ -339,6 +339,9 @@ impl Applier {
             )
         };
         let (parent_rel, name) = fsops::split(target).ok_or_else(not_found)?;
+        if let Some(gate) = self.opts.lowers_ready.take() {
+            (gate.0)()?;
+        }
         for lower in self.opts.lowers.clone() {
             let lower_root = Root::open(&lower)?;
             let (src_parent, st) = match fsops::lookup_in_layer(&lower_root, target)? {

@@ -40,6 +40,16 @@ pub enum WhiteoutMode {
     Literal,
 }
 
+/// A wait for the lower layers to be complete; an error aborts the application.
+#[derive(Clone)]
+pub struct LowersGate(pub std::sync::Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>);
+
+impl std::fmt::Debug for LowersGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LowersGate")
+    }
+}
+
 /// Options of one application.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -50,6 +60,9 @@ pub struct ApplyOptions {
     /// Overlay mode: the parent snapshots' directories, nearest first, searched when
     /// a hard link targets a file from a lower layer (it is copied up first).
     pub lowers: Vec<PathBuf>,
+    /// Overlay mode: called before `lowers` are first read, so a layer unpacked
+    /// alongside its parents (a parallel pull) waits until they are complete.
+    pub lowers_ready: Option<LowersGate>,
     /// Every entry gets this owner (uid, gid) instead of the archive's.
     pub owner: Option<(u32, u32)>,
     /// Every entry gets these permission bits (`0o777`) instead of the
@@ -76,6 +89,7 @@ impl ApplyOptions {
             mode,
             max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
             lowers: Vec::new(),
+            lowers_ready: None,
             owner: None,
             chmod: None,
             no_overwrite_dir_non_dir: false,
