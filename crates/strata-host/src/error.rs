@@ -70,6 +70,9 @@ pub enum Error {
     /// An archive being loaded is not what it claims.
     #[error("invalid archive: {0}")]
     Archive(String),
+    /// A registry refused, or could not be reached.
+    #[error(transparent)]
+    Registry(#[from] strata_registry_client::Error),
 }
 
 impl Error {
@@ -100,6 +103,7 @@ impl Error {
             }
             Error::Network(_) => ErrorKind::Unavailable,
             Error::Io { source, .. } => ErrorKind::of_io(source),
+            Error::Registry(e) => e.kind(),
         }
     }
 

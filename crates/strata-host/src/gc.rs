@@ -60,6 +60,8 @@ impl Host {
     fn sweep_blobs_only(&self, marked: &gc::Marked, lock: &LockGuard) -> Result<Reclaimed> {
         let swept = gc::sweep(&self.store, marked, lock)?;
         self.store.clean_leftovers(lock)?;
+        let content = self.store.content();
+        crate::registry::forget_origins(self.store.paths().root(), &|d| content.exists(d));
         Ok(Reclaimed {
             blobs: swept.blobs.len(),
             snapshots: Vec::new(),

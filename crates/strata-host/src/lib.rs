@@ -17,6 +17,7 @@ mod image;
 mod import;
 mod inroot;
 mod overlay;
+pub mod registry;
 mod resolve;
 
 pub mod containers;
