@@ -15,6 +15,10 @@ packages=(
   time             # /usr/bin/time -v for peak RSS in benchmarks
   xz-utils
   bsdutils         # script(1): gives the terminal tests a pseudo-terminal
+  docker-registry  # the reference distribution registry: pull/push/login interop
+  apache2-utils    # htpasswd -B: bcrypt users for the registry's Basic auth
+  openssl          # test CAs and certificates for TLS registries
+  python3          # the test proxy adding token auth and faults (testdata/registry)
 )
 missing=()
 for p in "${packages[@]}"; do

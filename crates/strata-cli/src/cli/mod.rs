@@ -6,9 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod build;
 mod containers;
+mod registry;
 
 pub use build::*;
 pub use containers::*;
+pub use registry::*;
 
 /// Strata: build, ship and run container images (image store commands).
 #[derive(Debug, Parser)]
@@ -68,6 +70,19 @@ pub enum Command {
     ContainerMonitor(MonitorArgs),
     /// Build an image from a Dockerfile.
     Build(BuildArgs),
+    /// Download an image from a registry.
+    Pull(PullArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+    /// Log in to a registry.
+    Login(LoginArgs),
+    /// Log out from a registry.
+    Logout(LogoutArgs),
+    /// Search a registry's repositories.
+    Search(SearchArgs),
+    /// Inspect manifests in registries.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Manage builds.
     #[command(subcommand)]
     Builder(BuilderCommand),
@@ -124,6 +139,10 @@ pub enum ImageCommand {
     Import(ImportArgs),
     /// Build an image from a Dockerfile.
     Build(BuildArgs),
+    /// Download an image from a registry.
+    Pull(PullArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
 }
 
 /// `builder …` subcommands.

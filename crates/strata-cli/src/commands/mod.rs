@@ -6,6 +6,7 @@ mod containers;
 mod cp;
 mod images;
 mod inspect;
+mod registry;
 mod system;
 mod terminal;
 mod top;
@@ -16,7 +17,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use strata_host::{Host, HostConfig};
 
-use crate::cli::{BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::cli::{
+    BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, SystemCommand,
+};
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -30,6 +33,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Info | Command::System(SystemCommand::Info) => system::info(&open()?),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(open()?, a),
         Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::build(&open()?, &a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&open()?, &a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&open()?, &a),
+        Command::Login(a) => registry::login(&a),
+        Command::Logout(a) => registry::logout(&a),
+        Command::Search(a) => registry::search(&a),
+        Command::Manifest(ManifestCommand::Inspect(a)) => registry::manifest_inspect(&a),
         Command::Builder(BuilderCommand::Prune(a)) => build::prune(&open()?, &a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open()?, &a),
         Command::Inspect(a) => inspect::run(&open()?, &a, inspect::Kind::Any),

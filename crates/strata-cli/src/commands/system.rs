@@ -43,6 +43,32 @@ pub fn info(host: &Host) -> Result<ExitCode> {
         strata_oci::Platform::host(),
         std::thread::available_parallelism().map_or(1, usize::from),
     ))?;
+    let registries = strata_host::registry::RegistryOptions::from_env()?;
+    let mut text = format!("Registries Config: {}\n", registries.conf_path.display());
+    let with_mirrors: Vec<_> = registries
+        .conf
+        .registries
+        .iter()
+        .filter(|r| !r.mirrors.is_empty())
+        .collect();
+    if !with_mirrors.is_empty() {
+        text.push_str("Registry Mirrors:\n");
+        for r in with_mirrors {
+            let list: Vec<&str> = r.mirrors.iter().map(|m| m.location.as_str()).collect();
+            text.push_str(&format!(" {}: {}\n", r.location, list.join(", ")));
+        }
+    }
+    let insecure: Vec<&str> = registries
+        .conf
+        .registries
+        .iter()
+        .filter(|r| r.insecure)
+        .map(|r| r.location.as_str())
+        .collect();
+    if !insecure.is_empty() {
+        text.push_str(&format!("Insecure Registries: {}\n", insecure.join(", ")));
+    }
+    print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -47,7 +47,11 @@ impl Strata {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
+        // Registry settings of this store only: credentials, registries.conf, certs.d.
         c.env("STRATA_ROOT", self.root())
+            .env("DOCKER_CONFIG", self.dir.join("docker-config"))
+            .env("STRATA_REGISTRIES_CONF", self.dir.join("registries.conf"))
+            .env("STRATA_CERTS_D", self.dir.join("certs.d"))
             .env_remove("STRATA_LOG")
             .args(args);
         c.stdin(Stdio::null());

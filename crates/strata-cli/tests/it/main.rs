@@ -13,4 +13,5 @@ mod golden;
 mod hostile;
 mod images;
 mod interop;
+mod registry;
 mod terminal;

@@ -1,0 +1,162 @@
+//! Login, TLS, Basic and token auth, resumed downloads.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use strata_testkit::{require_peer, run_ok};
+
+use super::{busybox_as, image_id, Proxy, Registry, Setup};
+use crate::common::Strata;
+
+/// `login` with the password on standard input; returns the output.
+fn login(s: &Strata, server: &str, user: &str, password: &str) -> std::process::Output {
+    login_with(s, &[server], user, password)
+}
+
+fn login_with(s: &Strata, args: &[&str], user: &str, password: &str) -> std::process::Output {
+    let mut cmd_args = vec!["login", "-u", user, "--password-stdin"];
+    cmd_args.extend(args);
+    let mut child = s
+        .cmd(&cmd_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn tls_with_htpasswd_needs_the_ca_and_a_login() {
+    let Some(reg) = Registry::start(Setup::TlsHtpasswd) else {
+        return;
+    };
+    let name = format!("{}/team/bb:1", reg.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    // The test CA is not trusted yet: TLS verification fails, naming the registry.
+    let err = s.fails(&["push", &name]);
+    assert!(err.contains(&reg.addr), "{err}");
+    reg.trust(&s);
+    let err = s.fails(&["push", &name]);
+    assert!(
+        err.contains("unauthorized") && err.contains("team/bb"),
+        "{err}"
+    );
+    let out = login(&s, &reg.addr, "alice", "wrong");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("incorrect username or password"));
+    assert!(
+        !s.dir.join("docker-config/config.json").exists(),
+        "a failed login stores nothing"
+    );
+    let out = login(&s, &reg.addr, "alice", "s3cret");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Login Succeeded"
+    );
+    // Docker's format: what docker login would have written.
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.join("docker-config/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["auths"][&reg.addr]["auth"], "YWxpY2U6czNjcmV0");
+    s.ok(&["push", &name]);
+    // skopeo, with the same CA and credentials, sees what we pushed.
+    if let Some(skopeo) = require_peer("skopeo", &["--version"]) {
+        let out = run_ok(skopeo.command().args([
+            "inspect",
+            "--cert-dir",
+            reg.cert_dir().to_str().unwrap(),
+            "--creds",
+            "alice:s3cret",
+            &format!("docker://{name}"),
+        ]));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("\"Digest\": \"sha256:"));
+    }
+    // --password works, with Docker's warning.
+    let out = s.run(&["login", "-u", "alice", "-p", "s3cret", &reg.addr]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("WARNING! Using --password via the CLI is insecure"));
+    assert_eq!(
+        s.ok(&["logout", &reg.addr]).trim(),
+        format!("Removing login credentials for {}", reg.addr)
+    );
+    assert_eq!(
+        s.ok(&["logout", &reg.addr]).trim(),
+        format!("Not logged in to {}", reg.addr)
+    );
+    let err = s.fails(&["pull", &name]);
+    assert!(err.contains("unauthorized"), "{err}");
+    // Unverified TLS on request, for this command only.
+    let t = Strata::new();
+    assert!(!login(&t, &reg.addr, "alice", "s3cret").status.success());
+    assert!(
+        login_with(&t, &["--tls-verify=false", &reg.addr], "alice", "s3cret")
+            .status
+            .success()
+    );
+    t.fails(&["pull", &name]);
+    let out = t.ok(&["pull", "--tls-verify=false", &name]);
+    assert!(out.contains("Downloaded newer image"), "{out}");
+}
+
+#[test]
+fn token_auth_and_broken_downloads_resume() {
+    let Some(reg) = Registry::start(Setup::Plain) else {
+        return;
+    };
+    let Some(proxy) = Proxy::start(&reg, &["--token-auth", "--break-blobs", "100000"]) else {
+        return;
+    };
+    let name = format!("{}/tok/bb:1", proxy.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    // Anonymous tokens grant nothing here.
+    let err = s.fails(&["push", &name]);
+    assert!(
+        err.contains("unauthorized") && err.contains("tok/bb"),
+        "{err}"
+    );
+    assert!(!login(&s, &proxy.addr, "alice", "nope").status.success());
+    assert!(login(&s, &proxy.addr, "alice", "s3cret").status.success());
+    s.ok(&["push", &name]);
+    let log = proxy.log();
+    assert!(
+        log.contains("token for alice: ['repository:tok/bb:pull,push']"),
+        "{log}"
+    );
+
+    let t = Strata::new();
+    std::fs::create_dir_all(t.dir.join("docker-config")).unwrap();
+    std::fs::copy(
+        s.dir.join("docker-config/config.json"),
+        t.dir.join("docker-config/config.json"),
+    )
+    .unwrap();
+    t.ok(&["pull", &name]);
+    assert_eq!(image_id(&s, &name), image_id(&t, &name));
+    let log = proxy.log();
+    assert!(log.contains("cut /v2/tok/bb/blobs/"), "{log}");
+    assert!(
+        log.contains("range=bytes=100000-"),
+        "the download resumed where it broke:\n{log}"
+    );
+    // One token per scope set, shared by the parallel downloads.
+    assert_eq!(
+        log.matches("token for alice: ['repository:tok/bb:pull']")
+            .count(),
+        1,
+        "{log}"
+    );
+    t.assert_consistent();
+}
