@@ -32,23 +32,8 @@ n=0
 fresh_store() { n=$((n + 1)); export STRATA_ROOT=$work/stores/$n; }
 
 declare -A secs rss
-# measure NAME CMD...: best wall time of $reps runs, and the peak RSS of that run.
-measure() {
-  local name=$1; shift
-  local best="" best_rss=""
-  for _ in $(seq "$reps"); do
-    if [ -n "${BEFORE:-}" ]; then eval "$BEFORE"; fi
-    sync
-    /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >/dev/null 2>"$work/err.out" \
-      || { cat "$work/err.out" >&2; exit 1; }
-    read -r s kb <"$work/time.out"
-    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; best_rss=$kb; fi
-  done
-  secs[$name]=$best
-  rss[$name]=$best_rss
-  printf '  %-40s %7.2f s  %7.1f MiB\n' "$name" "$best" "$(awk "BEGIN{print $best_rss/1024}")"
-}
-ratio() { awk "BEGIN{printf \"%.2f\", ${secs[$1]} / ${secs[$2]}}"; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 dockerd_rss() { awk '/VmHWM/{print int($2/1024)}' "/proc/$(pidof dockerd)/status"; }
 
 echo "rootfs: $files files, $((bytes / 1000000)) MB; $(nproc) cores; best of $reps"

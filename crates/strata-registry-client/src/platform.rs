@@ -120,10 +120,7 @@ mod tests {
             chosen(&all, "linux/arm/v6").as_deref(),
             Some("linux/arm/v6")
         );
-        assert_eq!(
-            chosen(&all, "linux/arm64").as_deref(),
-            Some("linux/arm64")
-        );
+        assert_eq!(chosen(&all, "linux/arm64").as_deref(), Some("linux/arm64"));
         assert_eq!(
             chosen(&all, "linux/aarch64").as_deref(),
             Some("linux/arm64")

@@ -8,6 +8,8 @@ It adds what the registry cannot be configured to do on its own in a test:
   --break-blobs N  the first GET of each blob is cut after N bytes, so clients
                    must resume with Range.
   --delay-ms M     a slow link: M ms of pause per 64 KiB served.
+  --corrupt-blobs  one byte of every blob over 100 kB (the layers) is flipped.
+  --fail-first N   the first N manifest GETs get a 503.
 Every request is logged to stderr as `METHOD PATH range=...` for assertions.
 """
 import argparse
@@ -28,11 +30,14 @@ ap.add_argument("--upstream", required=True, help="host:port of the registry")
 ap.add_argument("--token-auth", action="store_true")
 ap.add_argument("--user", default="alice:s3cret")
 ap.add_argument("--break-blobs", type=int, default=0)
+ap.add_argument("--corrupt-blobs", action="store_true", help="flip a byte of every blob over 100 kB")
+ap.add_argument("--fail-first", type=int, default=0, help="answer the first N manifest GETs with 503")
 ap.add_argument("--delay-ms", type=float, default=0, help="pause per 64 KiB of every body served")
 args = ap.parse_args()
 
 tokens = {}
 broken = set()
+failures = [0]
 lock = threading.Lock()
 NAME = r"(?P<name>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
 
@@ -63,6 +68,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.token()
         if args.token_auth and not self.authorized():
             return self.challenge()
+        if self.command == "GET" and "/manifests/" in self.path:
+            with lock:
+                fail = failures[0] < args.fail_first
+                failures[0] += 1
+            if fail:
+                log("answered 503")
+                return self.reply(503, b"busy")
         self.forward(body)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = do_any
@@ -164,6 +176,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             chunk = resp.read(64 * 1024)
             if not chunk:
                 break
+            big = int(resp.getheader("Content-Length") or 0) > 100000
+            if args.corrupt_blobs and big and "/blobs/sha256:" in self.path and sent == 0 and len(chunk) > 100:
+                chunk = chunk[:50] + bytes([chunk[50] ^ 0xFF]) + chunk[51:]
             if cut and sent + len(chunk) >= cut:
                 self.wfile.write(chunk[: cut - sent])
                 self.wfile.flush()

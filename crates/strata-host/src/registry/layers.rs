@@ -21,7 +21,7 @@ use strata_snapshot::ingest::{ingest_raw, Visit};
 use strata_snapshot::snapshots::SnapshotMode;
 use strata_store::{Expected, LayerInfo};
 
-use super::{LayerEvent, TransferProgress};
+use super::{pipe, LayerEvent, TransferProgress};
 use crate::error::{Error, Result};
 use crate::host::Host;
 
@@ -142,22 +142,6 @@ impl Host {
         let (blob, diff_id) = &layers[i];
         let content = self.store().content();
         let have_blob = content.exists(&blob.digest);
-        let input: Box<dyn Read + '_> = if have_blob {
-            Box::new(content.open(&blob.digest)?)
-        } else {
-            let reader =
-                source
-                    .client
-                    .blob_reader(source.repo, &blob.digest, Some(blob.size), 0)?;
-            Box::new(Counting {
-                inner: reader.take(blob.size),
-                count: 0,
-                reported: 0,
-                digest: &blob.digest,
-                size: blob.size,
-                progress,
-            })
-        };
         let staging = match inline && !self.snapshots().exists(&chains[i]) {
             true => Some(self.snapshots().staging()?),
             false => None,
@@ -183,13 +167,9 @@ impl Host {
                 None => Visit::Check(Guard::default()),
             };
             let stats = if have_blob {
-                ingest_raw(input, &mut io::sink(), visit)?
+                ingest_raw(content.open(&blob.digest)?, &mut io::sink(), visit)?
             } else {
-                let mut writer = content.writer()?;
-                let stats = ingest_raw(input, &mut writer, visit)
-                    .map_err(|e| layer_error(&blob.digest, e))?;
-                writer.commit(Expected::exactly(blob.digest.clone(), blob.size))?;
-                stats
+                self.download(source, blob, visit, progress)?
             };
             if &stats.diff_id != diff_id {
                 return Err(Error::Layer(strata_snapshot::Error::DiffIdMismatch {
@@ -220,6 +200,72 @@ impl Host {
             progress.layer(&blob.digest, blob.size, LayerEvent::Done);
         }
         result
+    }
+}
+
+impl Host {
+    /// Downloads `blob` into the store while `visit` checks (and unpacks) it:
+    /// receiving, hashing and storing on one thread, decompressing and
+    /// unpacking on this one.
+    fn download(
+        &self,
+        source: &Source<'_>,
+        blob: &Descriptor,
+        visit: Visit<'_>,
+        progress: &dyn TransferProgress,
+    ) -> Result<strata_snapshot::ingest::LayerStats> {
+        let reader = source
+            .client
+            .blob_reader(source.repo, &blob.digest, Some(blob.size), 0)?;
+        let input = Counting {
+            inner: reader.take(blob.size),
+            count: 0,
+            reported: 0,
+            digest: &blob.digest,
+            size: blob.size,
+            progress,
+        };
+        let mut writer = self.store().content().writer()?;
+        let (tx, rx) = pipe::pipe();
+        let (stored, stats) = std::thread::scope(|scope| {
+            let receiving = scope.spawn(move || {
+                let pumped = pipe::pump(input, &mut writer, &tx);
+                drop(tx);
+                pumped.map(|complete| (writer, complete))
+            });
+            let mut rx = rx;
+            let stats = ingest_raw(&mut rx, &mut io::sink(), visit);
+            if stats.is_err() {
+                // Finish the download anyway: if the bytes are not the blob the
+                // manifest names, that is the error to report.
+                let _ = io::copy(&mut rx, &mut io::sink());
+            }
+            drop(rx);
+            (receiving.join(), stats)
+        });
+        let (writer, complete) = match stored {
+            Ok(Ok(w)) => w,
+            Ok(Err(e)) => {
+                return Err(Error::Archive(format!(
+                    "layer {}: download: {e}",
+                    blob.digest
+                )))
+            }
+            Err(_) => {
+                return Err(Error::Archive(format!(
+                    "layer {}: download thread panicked",
+                    blob.digest
+                )))
+            }
+        };
+        let stats = stats.map_err(|e| layer_error(&blob.digest, e));
+        if !complete {
+            // The unpack gave up first; its error says why.
+            return stats;
+        }
+        // A short or corrupt download fails here, before the unpack's verdict.
+        writer.commit(Expected::exactly(blob.digest.clone(), blob.size))?;
+        stats
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod layers;
 mod origins;
+mod pipe;
 mod pull;
 mod push;
 

@@ -5,6 +5,7 @@
 
 mod auth;
 mod crash;
+mod faults;
 mod platforms;
 mod pull_push;
 
