@@ -160,3 +160,67 @@ fn token_auth_and_broken_downloads_resume() {
     );
     t.assert_consistent();
 }
+
+#[test]
+fn docker_and_strata_share_logins() {
+    let Some(docker) = require_peer("docker", &["info"]) else {
+        return;
+    };
+    let Some(reg) = Registry::start(Setup::TlsHtpasswd) else {
+        return;
+    };
+    let name = format!("{}/shared/bb:1", reg.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    reg.trust(&s);
+    let config = s.dir.join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    // dockerd treats 127.0.0.0/8 as an insecure registry: no CA needed on its side.
+    let docker_login = |password: &str| {
+        let mut child = docker
+            .command()
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "login",
+                "-u",
+                "alice",
+                "--password-stdin",
+                &reg.addr,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = docker_login("s3cret");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // What docker login wrote, strata uses.
+    s.ok(&["push", &name]);
+    // What strata login writes, docker uses: docker pulls what strata pushed.
+    s.ok(&["logout", &reg.addr]);
+    let out = login(&s, &reg.addr, "alice", "s3cret");
+    assert!(out.status.success());
+    let pulled = docker
+        .command()
+        .args(["--config", config.to_str().unwrap(), "pull", &name])
+        .output()
+        .unwrap();
+    let _ = docker.command().args(["rmi", "-f", &name]).output();
+    assert!(
+        pulled.status.success(),
+        "docker pull: {}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+}

@@ -109,3 +109,56 @@ fn pull_picks_the_platform_of_an_index() {
     assert_eq!(shown["manifests"].as_array().unwrap().len(), 4);
     d.assert_consistent();
 }
+
+#[test]
+fn referrers_fall_back_to_the_tag_schema() {
+    let Some(reg) = Registry::start(Setup::Plain) else {
+        return;
+    };
+    let s = Strata::new();
+    let tree = s.dir.join("tree");
+    sample_rootfs(&tree, "referrers");
+    let name = format!("{}/art:1", reg.addr);
+    s.ok(&["import", tree.to_str().unwrap(), &name]);
+    s.ok(&["push", &name]);
+    let client = Client::new(&reg.addr, ClientOptions::default()).unwrap();
+    let repo = RepositoryName::new("art").unwrap();
+    let subject = client
+        .get_manifest(&repo, &ManifestRef::tag("1").unwrap())
+        .unwrap();
+    assert!(client
+        .referrers(&repo, &subject.digest, None)
+        .unwrap()
+        .is_empty());
+    // docker-registry 2.8 has no referrers API: clients keep an index under
+    // the `sha256-<hex>` tag, as the distribution spec's fallback says.
+    let mut sig = Descriptor::new(media_type::OCI_MANIFEST, subject.digest.clone(), 1);
+    sig.artifact_type = Some("application/vnd.example.signature".into());
+    let mut sbom = sig.clone();
+    sbom.artifact_type = Some("application/spdx+json".into());
+    let index = ImageIndex::new_oci(vec![sig, sbom]);
+    let tag = strata_distribution::name::referrers_tag(&subject.digest);
+    client
+        .put_manifest(
+            &repo,
+            &ManifestRef::tag(&tag).unwrap(),
+            media_type::OCI_INDEX,
+            &index.to_bytes(),
+        )
+        .unwrap();
+    assert_eq!(
+        client
+            .referrers(&repo, &subject.digest, None)
+            .unwrap()
+            .len(),
+        2
+    );
+    let sboms = client
+        .referrers(&repo, &subject.digest, Some("application/spdx+json"))
+        .unwrap();
+    assert_eq!(sboms.len(), 1);
+    assert_eq!(
+        sboms[0].artifact_type.as_deref(),
+        Some("application/spdx+json")
+    );
+}
