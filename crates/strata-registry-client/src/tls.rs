@@ -92,10 +92,10 @@ impl TlsOptions {
                                 format!("client certificate without its key {}", key.display()),
                             ));
                         }
-                        client = Some(ClientCert::new_with_certs(
-                            &read_certs(&path)?,
-                            read_key(&key)?,
-                        ));
+                        let certs = read_certs(&path)?;
+                        check_client_cert(&certs, &key)
+                            .map_err(|reason| Error::config(path.display().to_string(), reason))?;
+                        client = Some(ClientCert::new_with_certs(&certs, read_key(&key)?));
                     }
                     _ => {}
                 }
@@ -134,6 +134,31 @@ fn read_certs(path: &Path) -> Result<Vec<Certificate<'static>>> {
 fn read_key(path: &Path) -> Result<PrivateKey<'static>> {
     let pem = std::fs::read(path).map_err(Error::io(path.display().to_string()))?;
     PrivateKey::from_pem(&pem).map_err(|e| Error::config(path.display().to_string(), e.to_string()))
+}
+
+/// Refuses a client certificate the TLS stack would refuse at the first
+/// connection (a v1 certificate, a key that does not match it), with a
+/// message instead of a failed handshake.
+fn check_client_cert(
+    certs: &[Certificate<'static>],
+    key_file: &Path,
+) -> std::result::Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = certs
+        .iter()
+        .map(|c| CertificateDer::from(c.der().to_vec()))
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| format!("{}: {e}", key_file.display()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_client_auth_cert(chain, key)
+        .map(drop)
+        .map_err(|e| format!("unusable client certificate: {e}"))
 }
 
 #[cfg(test)]

@@ -120,7 +120,13 @@ impl Host {
     pub fn inspect_image(&self, image: &Image) -> Result<ImageInspect> {
         let layers = self.layers(image)?;
         let size: u64 = layers.iter().map(|l| l.size).sum();
-        let repo_tags = image.names.iter().map(|n| n.familiar()).collect();
+        // A name pinned by digest (a pull by digest) is a RepoDigest, not a tag.
+        let repo_tags = image
+            .names
+            .iter()
+            .filter(|n| n.digest().is_none())
+            .map(|n| n.familiar())
+            .collect();
         let mut repo_digests: Vec<String> = image
             .names
             .iter()

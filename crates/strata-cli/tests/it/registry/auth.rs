@@ -224,3 +224,31 @@ fn docker_and_strata_share_logins() {
         String::from_utf8_lossy(&pulled.stderr)
     );
 }
+
+#[test]
+fn client_certificates_come_from_certs_d() {
+    let Some(reg) = Registry::start(Setup::MutualTls) else {
+        return;
+    };
+    let name = format!("{}/mtls/bb:1", reg.addr);
+    let Some(s) = busybox_as(&name) else {
+        return;
+    };
+    reg.trust(&s);
+    let err = s.fails(&["push", &name]);
+    assert!(err.contains(&reg.addr), "{err}");
+    // A v1 certificate is refused with a message, before any connection.
+    reg.client_cert(&s, "client-v1.crt");
+    let err = s.fails(&["push", &name]);
+    assert!(
+        err.contains("unusable client certificate") && err.contains("client.cert"),
+        "{err}"
+    );
+    reg.client_cert(&s, "client.crt");
+    s.ok(&["push", &name]);
+    let t = Strata::new();
+    reg.trust(&t);
+    reg.client_cert(&t, "client.crt");
+    t.ok(&["pull", &name]);
+    assert_eq!(image_id(&s, &name), image_id(&t, &name));
+}

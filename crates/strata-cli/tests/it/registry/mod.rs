@@ -50,6 +50,8 @@ pub enum Setup {
     Plain,
     /// TLS with a test CA, and htpasswd (bcrypt) with user alice / s3cret.
     TlsHtpasswd,
+    /// TLS that also requires a client certificate signed by the test CA.
+    MutualTls,
 }
 
 impl Registry {
@@ -63,6 +65,13 @@ impl Registry {
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
             data.display()
         );
+        if let Setup::MutualTls = setup {
+            make_certs(dir.path());
+            config.push_str(&format!(
+                "  tls:\n    certificate: {0}/server.crt\n    key: {0}/server.key\n    clientcas:\n      - {0}/ca.crt\n",
+                dir.path().display()
+            ));
+        }
         if let Setup::TlsHtpasswd = setup {
             make_certs(dir.path());
             let htpasswd = require_peer("htpasswd", &[])?;
@@ -90,6 +99,14 @@ impl Registry {
         let d = s.dir.join("certs.d").join(&self.addr);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::copy(self.dir.join("ca.crt"), d.join("ca.crt")).unwrap();
+    }
+
+    /// Installs the test client certificate in a store's `certs.d`.
+    pub fn client_cert(&self, s: &Strata, file: &str) {
+        let d = s.dir.join("certs.d").join(&self.addr);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(self.dir.join(file), d.join("client.cert")).unwrap();
+        std::fs::copy(self.dir.join("client.key"), d.join("client.key")).unwrap();
     }
 
     /// The directory skopeo's `--cert-dir` takes for this registry.
@@ -159,6 +176,43 @@ fn make_certs(dir: &Path) {
         "-extfile",
         "ext.cnf",
     ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+        "-subj",
+        "/CN=strata test client",
+    ]);
+    let sign_client = |out: &str, extfile: Option<&str>| {
+        let mut args = vec![
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            out,
+            "-days",
+            "2",
+        ];
+        if let Some(f) = extfile {
+            args.extend(["-extfile", f]);
+        }
+        openssl(&args);
+    };
+    // Without extensions openssl makes a v1 certificate, which TLS stacks refuse.
+    sign_client("client-v1.crt", None);
+    std::fs::write(dir.join("client.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+    sign_client("client.crt", Some("client.cnf"));
     // skopeo's --cert-dir takes every *.crt as a CA: give it a directory of the CA only.
     std::fs::create_dir_all(dir.join("ca")).unwrap();
     std::fs::copy(dir.join("ca.crt"), dir.join("ca/ca.crt")).unwrap();
