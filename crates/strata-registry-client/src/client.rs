@@ -172,6 +172,9 @@ impl Client {
     /// failures of replayable requests with backoff.
     pub(crate) fn send(&self, req: Request<'_>, mut body: Payload<'_>) -> Result<Response<Body>> {
         let url = self.url(&req.target)?;
+        // Credentials go to the registry only: an upload `Location` on another
+        // host (object storage, or a hostile registry) gets none.
+        let ours = same_origin(self.base()?, &url);
         let replayable = !matches!(body, Payload::Stream(..));
         let mut reauthed = false;
         let mut attempt = 0;
@@ -183,10 +186,10 @@ impl Client {
                 Payload::Bytes(b) => Payload::Bytes(b),
                 Payload::None => Payload::None,
             };
-            let sent = self.auth.header(&req.scopes);
+            let sent = self.auth.header(&req.scopes).filter(|_| ours);
             let result = self.attempt(&url, &req, this, sent.as_deref());
             let failure = match result {
-                Ok(resp) if resp.status().as_u16() == 401 && !reauthed && replayable => {
+                Ok(resp) if resp.status().as_u16() == 401 && !reauthed && replayable && ours => {
                     reauthed = true;
                     let challenge = header(&resp, "www-authenticate").map(str::to_owned);
                     if self.auth.unauthorized(
@@ -257,6 +260,12 @@ impl Client {
     }
 }
 
+/// True when `url` is on the registry `base` (`scheme://host[:port]`) itself.
+fn same_origin(base: &str, url: &str) -> bool {
+    url.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+}
+
 fn is_retry_status(status: u16) -> bool {
     status >= 500 || status == 429
 }
@@ -325,4 +334,23 @@ pub(crate) fn read_body(resp: Response<Body>, limit: u64, what: &str) -> Result<
                 source: Box::new(e),
             },
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_stay_on_the_registry() {
+        let base = "https://reg.example:5000";
+        assert!(same_origin(
+            base,
+            "https://reg.example:5000/v2/x/blobs/uploads/1?s=2"
+        ));
+        assert!(same_origin(base, base));
+        assert!(!same_origin(base, "https://reg.example:5000.evil.com/v2/"));
+        assert!(!same_origin(base, "https://reg.example:50001/v2/"));
+        assert!(!same_origin(base, "http://reg.example:5000/v2/"));
+        assert!(!same_origin(base, "https://s3.example/bucket/upload"));
+    }
 }

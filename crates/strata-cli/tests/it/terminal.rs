@@ -9,7 +9,7 @@ use crate::containers::{code, setup, text};
 
 /// Runs `strata ARGS` on a terminal of its own, typing `input`; returns the
 /// exit code and everything the terminal showed.
-fn on_terminal(s: &Strata, args: &str, input: &str) -> (i32, String) {
+pub(crate) fn on_terminal(s: &Strata, args: &str, input: &str) -> (i32, String) {
     let mut script = Command::new("script");
     script
         .args(["-qec", &format!("{} {args}", bin()), "/dev/null"])

@@ -269,3 +269,31 @@ fn mirrors_are_tried_first_and_fall_back_to_the_registry() {
         "{err}"
     );
 }
+
+#[test]
+fn all_tags_push_and_live_progress_on_a_terminal() {
+    let Some(reg) = Registry::start(Setup::Plain) else {
+        return;
+    };
+    let Some(s) = busybox_as(&format!("{}/tags/bb:1", reg.addr)) else {
+        return;
+    };
+    s.ok(&["tag", "busybox:latest", &format!("{}/tags/bb:2", reg.addr)]);
+    let out = s.ok(&["push", "--all-tags", &format!("{}/tags/bb", reg.addr)]);
+    assert!(
+        out.contains("1: digest: sha256:") && out.contains("2: digest: sha256:"),
+        "{out}"
+    );
+    if require_peer("script", &["--version"]).is_none() {
+        return;
+    }
+    let t = Strata::new();
+    let (rc, shown) = crate::terminal::on_terminal(&t, &format!("pull {}/tags/bb:2", reg.addr), "");
+    assert_eq!(rc, 0, "{shown}");
+    // Lines redrawn in place: cursor-up and erase-line sequences, then the final state.
+    assert!(
+        shown.contains("\x1b[2K") && shown.contains("Pull complete"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("Status: Downloaded newer image"), "{shown}");
+}
