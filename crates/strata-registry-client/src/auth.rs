@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 /// Tokens are dropped this long before they expire, for clock skew and latency.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
+/// The longest token lifetime believed.
+const MAX_LIFETIME_SECS: u64 = 24 * 3600;
+
 /// What a registry told us about how to authenticate, and the tokens we hold.
 #[derive(Debug, Default)]
 pub(crate) struct Auth {
@@ -90,7 +93,7 @@ impl Auth {
     /// sent again: a credential or token now applies that was not sent.
     pub(crate) fn unauthorized(
         &self,
-        agent: &ureq::Agent,
+        agent_for: &dyn Fn(&str) -> Result<ureq::Agent>,
         www_authenticate: Option<&str>,
         scopes: &[Scope],
         sent: Option<&str>,
@@ -119,7 +122,10 @@ impl Auth {
             AuthScheme::Bearer => {
                 let mut wanted: Vec<Scope> = scopes.to_vec();
                 wanted.extend(challenge.scopes().unwrap_or_default());
-                let token = self.fetch_token(agent, &challenge, &wanted)?;
+                let realm = challenge.realm().ok_or_else(|| {
+                    Error::protocol("token challenge", "no realm in WWW-Authenticate")
+                })?;
+                let token = self.fetch_token(&agent_for(realm)?, &challenge, &wanted)?;
                 let fresh = Some(format!("Bearer {}", token.0));
                 self.lock().tokens.insert(scope_key(scopes), token);
                 // The same token refused twice: it does not grant this.
@@ -138,28 +144,50 @@ impl Auth {
         let realm = challenge
             .realm()
             .ok_or_else(|| Error::protocol("token challenge", "no realm in WWW-Authenticate"))?;
-        let mut query: Vec<(&str, String)> = Vec::new();
-        if let Some(service) = challenge.service() {
-            query.push(("service", service.to_owned()));
-        }
-        for scope in Scope::merge(scopes.iter().cloned()) {
-            query.push(("scope", scope.to_string()));
-        }
-        if let Some(c) = &self.credential {
-            if c.username != "<token>" {
-                query.push(("account", c.username.clone()));
-            }
-        }
         let what = format!("token from {realm}");
-        let mut req = agent.get(realm);
-        for (k, v) in &query {
-            req = req.query(*k, v);
-        }
-        if let Some(basic) = self.basic() {
-            req = req.header("Authorization", &basic);
-        }
+        let scopes: Vec<String> = Scope::merge(scopes.iter().cloned())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let received = Instant::now();
-        let resp = req.call().map_err(|e| Error::Transport {
+        let sent = match &self.credential {
+            // An identity token is an OAuth2 refresh token (Docker's `identitytoken`).
+            Some(c) if c.username == "<token>" => {
+                let mut form: Vec<(&str, &str)> = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &c.secret),
+                    ("client_id", "strata"),
+                ];
+                if let Some(service) = challenge.service() {
+                    form.push(("service", service));
+                }
+                let joined = scopes.join(" ");
+                if !joined.is_empty() {
+                    form.push(("scope", &joined));
+                }
+                agent
+                    .post(realm)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .send(strata_distribution::query::format_query(&form))
+            }
+            _ => {
+                let mut req = agent.get(realm);
+                if let Some(service) = challenge.service() {
+                    req = req.query("service", service);
+                }
+                for scope in &scopes {
+                    req = req.query("scope", scope);
+                }
+                if let Some(c) = &self.credential {
+                    req = req.query("account", &c.username);
+                }
+                if let Some(basic) = self.basic() {
+                    req = req.header("Authorization", &basic);
+                }
+                req.call()
+            }
+        };
+        let resp = sent.map_err(|e| Error::Transport {
             what: what.clone(),
             source: Box::new(e),
         })?;
@@ -190,11 +218,15 @@ impl Auth {
             .bearer()
             .ok_or_else(|| Error::protocol(&what, "the answer has no token"))?
             .to_owned();
-        let lifetime = Duration::from_secs(token.lifetime_secs());
+        // A registry may claim any lifetime; a day at most is believed.
+        let lifetime = Duration::from_secs(token.lifetime_secs().min(MAX_LIFETIME_SECS));
         let until = received
-            + lifetime
-                .saturating_sub(EXPIRY_MARGIN)
-                .max(Duration::from_secs(1));
+            .checked_add(
+                lifetime
+                    .saturating_sub(EXPIRY_MARGIN)
+                    .max(Duration::from_secs(1)),
+            )
+            .unwrap_or(received);
         Ok((bearer, until))
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 
 use strata_distribution::{Actions, RepositoryName, Scope};
-use strata_oci::Digest;
+use strata_oci::{Digest, ErrorKind};
 use ureq::BodyReader;
 
 use crate::client::{expect, header, Client, Payload, Request};
@@ -95,17 +95,33 @@ impl Client {
             scopes.push(Scope::repository(from, Actions::pull()));
             target = format!("{target}?mount={digest}&from={from}");
         }
-        let resp = self.send(
-            Request {
-                method: "POST",
-                target,
-                scopes: scopes.clone(),
-                headers: vec![("Content-Length", "0".into())],
-                what: what.clone(),
-            },
-            Payload::None,
-        )?;
-        let resp = expect(resp, &[201, 202], &what)?;
+        let post = |target: String, scopes: Vec<Scope>| -> Result<_> {
+            let resp = self.send(
+                Request {
+                    method: "POST",
+                    target,
+                    scopes,
+                    headers: vec![("Content-Length", "0".into())],
+                    what: what.clone(),
+                },
+                Payload::None,
+            )?;
+            expect(resp, &[201, 202], &what)
+        };
+        let resp = match post(target, scopes.clone()) {
+            // The mount's source may be out of reach for this login: upload instead.
+            Err(e)
+                if mount_from.is_some()
+                    && matches!(
+                        e.kind(),
+                        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied
+                    ) =>
+            {
+                scopes.truncate(1);
+                post(format!("/v2/{repo}/blobs/uploads/"), scopes.clone())?
+            }
+            other => other?,
+        };
         if resp.status().as_u16() == 201 {
             if let Some(from) = mount_from {
                 return Ok(PushedBlob::Mounted(from.to_string()));
@@ -143,6 +159,11 @@ impl Client {
                 },
                 Payload::Bytes(&[]),
             )?;
+            // A retried final PUT may find its session gone because the first
+            // one succeeded and only its answer was lost.
+            if resp.status().as_u16() == 404 && self.has_blob(repo, digest)? {
+                return Ok(PushedBlob::Uploaded);
+            }
             expect(resp, &[201], &what)?;
         } else {
             let done = format!("{}digest={digest}", with_query(&location));
@@ -272,6 +293,8 @@ impl Read for BlobReader<'_> {
                 }
                 Ok(n) => {
                     self.offset += n as u64;
+                    // Progress since the last break: the budget is per break-free stretch.
+                    self.resumes = 0;
                     return Ok(n);
                 }
                 Err(e) => e,

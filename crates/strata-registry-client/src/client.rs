@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use strata_distribution::{ErrorBody, Scope};
 use ureq::http::{self, Response};
-use ureq::{Body, SendBody};
+use ureq::{Body, ResponseExt, SendBody};
 
 use crate::auth::Auth;
 use crate::credentials::Credential;
@@ -33,6 +33,7 @@ pub struct Client {
     host: String,
     agent: ureq::Agent,
     plain_http_ok: bool,
+    tls: TlsOptions,
     base: OnceLock<String>,
     /// Held while probing, so parallel first requests probe once.
     probing: std::sync::Mutex<()>,
@@ -82,6 +83,7 @@ impl Client {
         Ok(Client {
             domain: domain.to_owned(),
             plain_http_ok: !options.tls.verify || is_loopback(domain),
+            tls: options.tls.clone(),
             host,
             agent: config.new_agent(),
             base: OnceLock::new(),
@@ -161,11 +163,49 @@ impl Client {
     }
 
     fn url(&self, target: &str) -> Result<String> {
-        if target.starts_with("http://") || target.starts_with("https://") {
-            Ok(target.to_owned())
-        } else {
-            Ok(format!("{}{}", self.base()?, target))
+        resolve_reference(self.base()?, target).ok_or_else(|| {
+            Error::protocol(
+                format!("registry {}", self.domain),
+                format!("bad URL {target:?}"),
+            )
+        })
+    }
+
+    /// The agent for a token realm: this registry's own when the realm is on
+    /// the registry, else one that verifies certificates whatever
+    /// `--tls-verify` says. A plain-HTTP realm is refused for an HTTPS registry.
+    fn realm_agent(&self, realm: &str) -> Result<ureq::Agent> {
+        let base = self.base()?;
+        if same_origin(base, realm) {
+            return Ok(self.agent.clone());
         }
+        let host = realm
+            .strip_prefix("https://")
+            .or_else(|| {
+                realm
+                    .strip_prefix("http://")
+                    .filter(|_| base.starts_with("http://"))
+            })
+            .and_then(|rest| rest.split(['/', '?']).next())
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                Error::protocol(
+                    format!("login to {}", self.domain),
+                    format!("token realm {realm:?} is not an HTTPS URL"),
+                )
+            })?;
+        let tls = TlsOptions {
+            verify: true,
+            certs_dirs: self.tls.certs_dirs.clone(),
+        };
+        Ok(ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls.config_for(host)?)
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .timeout_recv_response(Some(Duration::from_secs(60)))
+            .user_agent(concat!("strata/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent())
     }
 
     /// Sends a request: authenticates on a 401 (once), retries transient
@@ -189,11 +229,17 @@ impl Client {
             let sent = self.auth.header(&req.scopes).filter(|_| ours);
             let result = self.attempt(&url, &req, this, sent.as_deref());
             let failure = match result {
-                Ok(resp) if resp.status().as_u16() == 401 && !reauthed && replayable && ours => {
+                Ok(resp)
+                    if resp.status().as_u16() == 401
+                        && !reauthed
+                        && replayable
+                        && ours
+                        && same_origin(self.base()?, &resp.get_uri().to_string()) =>
+                {
                     reauthed = true;
                     let challenge = header(&resp, "www-authenticate").map(str::to_owned);
                     if self.auth.unauthorized(
-                        &self.agent,
+                        &|realm| self.realm_agent(realm),
                         challenge.as_deref(),
                         &req.scopes,
                         sent.as_deref(),
@@ -258,6 +304,24 @@ impl Client {
             source: Box::new(e),
         })
     }
+}
+
+/// Resolves `target` (an absolute URL, `//host/path`, `/path` or a relative
+/// path) against the registry `base` (`scheme://host[:port]`), per RFC 3986
+/// for the forms registries send.
+fn resolve_reference(base: &str, target: &str) -> Option<String> {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        return Some(target.to_owned());
+    }
+    if let Some(rest) = target.strip_prefix("//") {
+        let scheme = base.split("://").next()?;
+        return Some(format!("{scheme}://{rest}"));
+    }
+    if target.starts_with('/') {
+        return Some(format!("{base}{target}"));
+    }
+    // A relative reference: against the API root, as uploads' locations are.
+    (!target.is_empty() && !target.contains("://")).then(|| format!("{base}/v2/{target}"))
 }
 
 /// True when `url` is on the registry `base` (`scheme://host[:port]`) itself.
@@ -352,5 +416,25 @@ mod tests {
         assert!(!same_origin(base, "https://reg.example:50001/v2/"));
         assert!(!same_origin(base, "http://reg.example:5000/v2/"));
         assert!(!same_origin(base, "https://s3.example/bucket/upload"));
+    }
+
+    #[test]
+    fn locations_resolve_against_the_registry() {
+        let base = "https://reg.example:5000";
+        let r = |t| resolve_reference(base, t);
+        assert_eq!(
+            r("/v2/a/blobs/uploads/1").as_deref(),
+            Some("https://reg.example:5000/v2/a/blobs/uploads/1")
+        );
+        assert_eq!(r("https://s3/x").as_deref(), Some("https://s3/x"));
+        assert_eq!(
+            r("//cdn.example/p").as_deref(),
+            Some("https://cdn.example/p")
+        );
+        assert_eq!(
+            r(".evil.com/x").as_deref(),
+            Some("https://reg.example:5000/v2/.evil.com/x")
+        );
+        assert_eq!(r(""), None);
     }
 }

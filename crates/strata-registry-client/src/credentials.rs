@@ -103,7 +103,14 @@ impl CredentialStore {
 
     fn save(&self, doc: &Map<String, Value>) -> Result<()> {
         let what = self.path.display().to_string();
-        let dir = self.path.parent().unwrap_or(Path::new("."));
+        // A symlinked config.json stays a symlink: its target is replaced.
+        let path = match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                std::fs::canonicalize(&self.path).map_err(Error::io(&what))?
+            }
+            _ => self.path.clone(),
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(Error::io(&what))?;
         let tmp = dir.join(format!(".config.json.{}", std::process::id()));
         let mut bytes =
@@ -119,7 +126,7 @@ impl CredentialStore {
                 .open(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
+            std::fs::rename(&tmp, &path)
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -136,6 +143,11 @@ impl CredentialStore {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
+    }
+
+    /// True when `domain`'s credential goes to a helper rather than the file.
+    pub fn uses_helper(&self, domain: &str) -> Result<bool> {
+        Ok(Self::helper(&self.load()?, domain).is_some())
     }
 
     /// The credential for `domain`, if any.

@@ -14,6 +14,9 @@ application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.docker.distribution.manifest.v2+json";
 
+/// Most entries a tag list or catalog may have.
+const LIST_MAX: usize = 1_000_000;
+
 /// The largest manifest accepted (distribution's own limit).
 const MANIFEST_MAX: u64 = 4 << 20;
 
@@ -167,11 +170,15 @@ impl Client {
         mut items: impl FnMut(&[u8]) -> Result<usize>,
     ) -> Result<()> {
         let mut next = Some(first);
-        let mut pages = 0;
+        let mut seen = std::collections::HashSet::new();
+        let mut total = 0usize;
         while let Some(target) = next.take() {
-            pages += 1;
-            if pages > 10_000 {
-                return Err(Error::protocol(what, "more than 10000 pages"));
+            // A page pointing back at one already read would loop forever.
+            if !seen.insert(target.clone()) || seen.len() > 10_000 {
+                return Err(Error::protocol(
+                    what,
+                    "the registry's pages loop or never end",
+                ));
             }
             let resp = self.send(
                 Request {
@@ -188,8 +195,16 @@ impl Client {
                 Some(l) => Link::next_target(l)?,
                 None => None,
             };
-            let body = read_body(resp, 64 << 20, what)?;
-            if items(&body)? == 0 {
+            let body = read_body(resp, 16 << 20, what)?;
+            let n = items(&body)?;
+            total += n;
+            if total > LIST_MAX {
+                return Err(Error::protocol(
+                    what,
+                    format!("more than {LIST_MAX} entries"),
+                ));
+            }
+            if n == 0 {
                 break;
             }
         }

@@ -10,6 +10,7 @@ It adds what the registry cannot be configured to do on its own in a test:
   --delay-ms M     a slow link: M ms of pause per 64 KiB served.
   --corrupt-blobs  one byte of every blob over 100 kB (the layers) is flipped.
   --fail-first N   the first N manifest GETs get a 503.
+  --redirect-blobs P  blob GETs are redirected (307) to 127.0.0.1:P.
 Every request is logged to stderr as `METHOD PATH range=...` for assertions.
 """
 import argparse
@@ -32,6 +33,7 @@ ap.add_argument("--user", default="alice:s3cret")
 ap.add_argument("--break-blobs", type=int, default=0)
 ap.add_argument("--corrupt-blobs", action="store_true", help="flip a byte of every blob over 100 kB")
 ap.add_argument("--fail-first", type=int, default=0, help="answer the first N manifest GETs with 503")
+ap.add_argument("--redirect-blobs", type=int, default=0, help="answer blob GETs with a 307 to this port")
 ap.add_argument("--delay-ms", type=float, default=0, help="pause per 64 KiB of every body served")
 args = ap.parse_args()
 
@@ -68,6 +70,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.token()
         if args.token_auth and not self.authorized():
             return self.challenge()
+        if args.redirect_blobs and self.command == "GET" and "/blobs/sha256:" in self.path:
+            return self.reply(307, b"", [("Location", f"http://127.0.0.1:{args.redirect_blobs}{self.path}")])
         if self.command == "GET" and "/manifests/" in self.path:
             with lock:
                 fail = failures[0] < args.fail_first

@@ -64,6 +64,19 @@ impl Board {
     }
 }
 
+/// Reports a layer finished (or failed) when dropped, panics included.
+struct FinishGuard<'b> {
+    board: &'b Board,
+    i: usize,
+    ok: bool,
+}
+
+impl Drop for FinishGuard<'_> {
+    fn drop(&mut self) {
+        self.board.finish(self.i, self.ok);
+    }
+}
+
 /// A registry and repository to fetch from.
 pub(crate) struct Source<'a> {
     pub client: &'a Client,
@@ -109,16 +122,22 @@ impl Host {
                         break;
                     }
                     let i = jobs[k];
+                    // Even a panic marks the layer failed, so nobody waits on it forever.
+                    let mut guard = FinishGuard {
+                        board: &board,
+                        i,
+                        ok: false,
+                    };
                     let result =
                         self.fetch_layer(source, layers, &chains, i, inline, &board, progress);
-                    let ok = result.is_ok();
+                    guard.ok = result.is_ok();
                     if let Err(e) = result {
                         first_error
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .get_or_insert(e);
                     }
-                    board.finish(i, ok);
+                    drop(guard);
                 });
             }
         });

@@ -89,7 +89,8 @@ impl Host {
                         return Err(Error::Unsupported(format!("{reference}: nested index")));
                     };
                     let id = self.fetch_image(&source, &child, &m, opts, progress)?;
-                    if host.matches(p) || host_id.is_none() {
+                    let best = platform::select(&index, &host).map(|b| &b.digest);
+                    if best == Some(&d.digest) || host_id.is_none() {
                         host_id = Some(id);
                     }
                 }

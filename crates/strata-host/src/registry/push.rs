@@ -14,6 +14,9 @@ use super::{origins, repository, LayerEvent, RegistryOptions, TransferProgress};
 use crate::error::{Error, Result};
 use crate::host::Host;
 
+/// How often one blob's upload is tried.
+const PUSH_ATTEMPTS: u32 = 3;
+
 /// What to push and how.
 #[derive(Debug, Clone)]
 pub struct PushOptions {
@@ -207,13 +210,24 @@ impl Host {
                 progress,
             }))
         };
-        let outcome = client.push_blob(
-            repo,
-            &blob.digest,
-            blob.size,
-            mount_from.as_ref(),
-            &mut open,
-        )?;
+        // A dropped connection costs a retry, as Docker retries each layer.
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            match client.push_blob(
+                repo,
+                &blob.digest,
+                blob.size,
+                mount_from.as_ref(),
+                &mut open,
+            ) {
+                Err(e) if attempt < PUSH_ATTEMPTS && e.is_transient() => {
+                    tracing::debug!(error = %e, attempt, "retrying blob {}", blob.digest);
+                    std::thread::sleep(std::time::Duration::from_millis(500 * u64::from(attempt)));
+                }
+                other => break other?,
+            }
+        };
         progress.layer(
             &blob.digest,
             blob.size,

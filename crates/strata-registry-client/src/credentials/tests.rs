@@ -127,3 +127,20 @@ fn helpers_speak_the_docker_protocol() {
     result.expect("helper round trip");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_symlinked_file_stays_a_symlink() {
+    let (dir, store) = temp_store("symlink");
+    let real = dir.join("real.json");
+    std::fs::write(&real, "{}").expect("write");
+    std::os::unix::fs::symlink(&real, store.path()).expect("symlink");
+    store.store("reg:1", &cred("u", "p")).expect("store");
+    assert!(std::fs::symlink_metadata(store.path())
+        .expect("stat")
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&real)
+        .expect("read")
+        .contains("reg:1"));
+    let _ = std::fs::remove_dir_all(dir);
+}

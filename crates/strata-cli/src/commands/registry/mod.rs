@@ -200,6 +200,12 @@ pub fn login(args: &LoginArgs) -> Result<ExitCode> {
         },
     )?;
     client.ping()?;
+    if !opts.credentials.uses_helper(&domain)? {
+        eprintln!(
+            "WARNING! Your password will be stored unencrypted in {}.",
+            opts.credentials.path().display()
+        );
+    }
     opts.credentials.store(&domain, &credential)?;
     print("Login Succeeded\n")?;
     Ok(ExitCode::SUCCESS)
@@ -238,10 +244,12 @@ fn prompt(question: &str, echo: bool) -> Result<String> {
 pub fn logout(args: &LogoutArgs) -> Result<ExitCode> {
     let domain = server_domain(args.server.as_deref());
     let opts = RegistryOptions::from_env()?;
+    // Docker names Docker Hub by its key, https://index.docker.io/v1/.
+    let key = strata_registry_client::credentials::server_key(&domain);
     if opts.credentials.erase(&domain)? {
-        print(&format!("Removing login credentials for {domain}\n"))?;
+        print(&format!("Removing login credentials for {key}\n"))?;
     } else {
-        print(&format!("Not logged in to {domain}\n"))?;
+        print(&format!("Not logged in to {key}\n"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -252,3 +252,36 @@ fn client_certificates_come_from_certs_d() {
     t.ok(&["pull", &name]);
     assert_eq!(image_id(&s, &name), image_id(&t, &name));
 }
+
+#[test]
+fn credentials_never_follow_a_redirect_to_another_host() {
+    let Some(reg) = Registry::start(Setup::Plain) else {
+        return;
+    };
+    // "evil" answers 401 with its own token realm; "front" redirects blobs there.
+    let Some(evil) = Proxy::start(&reg, &["--token-auth"]) else {
+        return;
+    };
+    let evil_port = evil.addr.rsplit(':').next().unwrap().to_owned();
+    let Some(front) = Proxy::start(&reg, &["--redirect-blobs", &evil_port]) else {
+        return;
+    };
+    let name = format!("{}/r/bb:1", reg.addr);
+    let Some(s) = busybox_as(&name) else {
+        return;
+    };
+    s.ok(&["push", &name]);
+    let t = Strata::new();
+    assert!(login(&t, &front.addr, "alice", "s3cret").status.success());
+    let err = t.fails(&["pull", &format!("{}/r/bb:1", front.addr)]);
+    assert!(err.contains("401") || err.contains("unauthorized"), "{err}");
+    let log = evil.log();
+    assert!(
+        log.contains("GET /v2/r/bb/blobs/"),
+        "the redirect was followed:\n{log}"
+    );
+    assert!(
+        !log.contains("/token"),
+        "no token was asked of the other host:\n{log}"
+    );
+}
