@@ -59,10 +59,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn init_logging(cli: &Cli) {
+    // A server logs its requests (info) unless told otherwise.
+    let default = match &cli.command {
+        cli::Command::Registry(cli::RegistryCommand::Serve(a)) => {
+            commands::configured_log_level(a).unwrap_or_else(|| "info".to_owned())
+        }
+        _ => "warn".to_owned(),
+    };
     let level = if cli.debug {
         "debug".to_owned()
     } else {
-        cli.log_level.clone().unwrap_or_else(|| "warn".to_owned())
+        cli.log_level.clone().unwrap_or(default)
     };
     let level = level.parse().unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt()

@@ -7,10 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod build;
 mod containers;
 mod registry;
+mod server;
 
 pub use build::*;
 pub use containers::*;
 pub use registry::*;
+pub use server::*;
 
 /// Strata: build, ship and run container images (image store commands).
 #[derive(Debug, Parser)]
@@ -83,6 +85,9 @@ pub enum Command {
     /// Inspect manifests in registries.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Run and manage a registry server.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// Manage builds.
     #[command(subcommand)]
     Builder(BuilderCommand),

@@ -7,10 +7,13 @@ mod cp;
 mod images;
 mod inspect;
 mod registry;
+mod server;
 mod system;
 mod terminal;
 mod top;
 mod util;
+
+pub use server::configured_log_level;
 
 use std::process::ExitCode;
 
@@ -18,7 +21,8 @@ use anyhow::Result;
 use strata_host::{Host, HostConfig};
 
 use crate::cli::{
-    BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, SystemCommand,
+    BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, RegistryCommand,
+    SystemCommand,
 };
 
 /// Runs the parsed command.
@@ -39,6 +43,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Logout(a) => registry::logout(&a),
         Command::Search(a) => registry::search(&a),
         Command::Manifest(ManifestCommand::Inspect(a)) => registry::manifest_inspect(&a),
+        Command::Registry(RegistryCommand::Serve(a)) => server::serve(&a),
+        Command::Registry(RegistryCommand::Gc(a)) => server::gc(&a),
+        Command::Registry(RegistryCommand::Htpasswd(a)) => server::htpasswd(&a),
         Command::Builder(BuilderCommand::Prune(a)) => build::prune(&open()?, &a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open()?, &a),
         Command::Inspect(a) => inspect::run(&open()?, &a, inspect::Kind::Any),

@@ -1,0 +1,228 @@
+//! From requests to repository operations: routing, authentication, spec
+//! error bodies, the access log and metrics.
+
+mod blobs;
+mod manifests;
+mod uploads;
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Instant;
+
+use strata_distribution::{Catalog, ErrorBody, ErrorCode, ErrorEntry, Pagination, Route, TagList};
+
+use crate::auth::Htpasswd;
+use crate::error::{Error, Result};
+use crate::http::{Handler, Request, Response};
+use crate::metrics::Metrics;
+use crate::repo::Registry;
+
+/// The registry's request handler.
+pub struct App {
+    /// The repositories.
+    pub registry: Registry,
+    /// Basic authentication, when configured.
+    pub htpasswd: Option<Htpasswd>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The upstream of a pull-through cache.
+    pub proxy: Option<crate::proxy::Upstream>,
+}
+
+/// The realm of the Basic challenge.
+const REALM: &str = "strata-registry";
+
+/// The spec's error body for `e`, with the code's status.
+pub(crate) fn error_response(e: &Error) -> Response {
+    let (code, message) = match e {
+        Error::Spec { code, message } => (code.clone(), message.clone()),
+        Error::Wire(w) => match w.code() {
+            Some(code) => (code, w.to_string()),
+            None => (ErrorCode::Unknown, w.to_string()),
+        },
+        Error::NotFound(what) => (ErrorCode::NameUnknown, format!("{what} not found")),
+        other => {
+            tracing::error!(error = %other, "request failed");
+            (ErrorCode::Unknown, "internal error".to_owned())
+        }
+    };
+    let body = ErrorBody::single(ErrorEntry::new(code).with_message(message));
+    Response::json(body.status(), body.to_vec())
+}
+
+/// Reads a small body whole, refusing more than `limit` bytes.
+pub(crate) fn read_small(req: &mut Request<'_>, limit: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    (&mut req.body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Error::spec(
+                ErrorCode::BlobUploadInvalid,
+                format!("reading the body: {e}"),
+            )
+        })?;
+    if out.len() > limit {
+        return Err(Error::spec(
+            ErrorCode::SizeInvalid,
+            format!("body larger than {limit} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
+fn query_value(req: &Request<'_>, key: &str) -> Result<Option<String>> {
+    Ok(strata_distribution::query::query_value(&req.query, key)?)
+}
+
+impl App {
+    fn route(&self, req: &mut Request<'_>) -> Result<Response> {
+        match req.path.as_str() {
+            "/healthz" => return Ok(Response::empty(200).body(b"ok\n".to_vec())),
+            "/metrics" => {
+                return Ok(Response::empty(200)
+                    .header("Content-Type", "text/plain; version=0.0.4")
+                    .body(self.metrics.render().into_bytes()))
+            }
+            _ => {}
+        }
+        let route = match Route::parse(&req.path) {
+            Ok(r) => r,
+            // A tag no manifest can have: unknown, as the conformance suite expects.
+            Err(strata_distribution::Error::InvalidTag { .. })
+                if req.path.contains("/manifests/")
+                    && matches!(req.method.as_str(), "GET" | "HEAD") =>
+            {
+                return Err(Error::spec(
+                    ErrorCode::ManifestUnknown,
+                    "no manifest has that tag",
+                ));
+            }
+            Err(strata_distribution::Error::UnknownRoute { .. }) => {
+                return Ok(Response::json(
+                    404,
+                    b"{\"errors\":[{\"code\":\"NOT_FOUND\",\"message\":\"no such endpoint\"}]}"
+                        .to_vec(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(h) = &self.htpasswd {
+            if h.check(req.header("authorization")).is_none() {
+                let body = ErrorBody::single(
+                    ErrorEntry::new(ErrorCode::Unauthorized)
+                        .with_message("authentication required"),
+                );
+                return Ok(Response::json(401, body.to_vec())
+                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")));
+            }
+        }
+        if !route.methods().iter().any(|m| *m == req.method) {
+            let body = ErrorBody::single(
+                ErrorEntry::new(ErrorCode::Unsupported)
+                    .with_message(format!("{} is not allowed here", req.method)),
+            );
+            return Ok(
+                Response::json(405, body.to_vec()).header("Allow", route.methods().join(", "))
+            );
+        }
+        match route {
+            Route::Base => Ok(Response::json(200, b"{}".to_vec())),
+            Route::Catalog => self.catalog(req),
+            Route::Tags { name } => self.tags(req, &name),
+            Route::Manifest { name, reference } => self.manifest(req, &name, &reference),
+            Route::Blob { name, digest } => self.blob(req, &name, &digest),
+            Route::UploadStart { name } => self.upload_start(req, &name),
+            Route::Upload { name, id } => self.upload(req, &name, &id),
+            Route::Referrers { name, digest } => self.referrers(req, &name, &digest),
+        }
+    }
+
+    fn catalog(&self, req: &Request<'_>) -> Result<Response> {
+        let paging = Pagination::from_query(&req.query)?;
+        let all = self.registry.catalog()?;
+        let (page, next) = paging.page(&all);
+        let body = serde_json::to_vec(&Catalog {
+            repositories: page.to_vec(),
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut resp = Response::json(200, body);
+        if let Some(next) = next {
+            resp = resp.header("Link", next.link("/v2/_catalog").to_string());
+        }
+        Ok(resp)
+    }
+
+    fn tags(
+        &self,
+        req: &Request<'_>,
+        name: &strata_distribution::RepositoryName,
+    ) -> Result<Response> {
+        let paging = Pagination::from_query(&req.query)?;
+        let all = self.registry.tags(name)?;
+        let (page, next) = paging.page(&all);
+        let body = serde_json::to_vec(&TagList {
+            name: name.to_string(),
+            tags: page.to_vec(),
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut resp = Response::json(200, body);
+        if let Some(next) = next {
+            resp = resp.header(
+                "Link",
+                next.link(&format!("/v2/{name}/tags/list")).to_string(),
+            );
+        }
+        Ok(resp)
+    }
+
+    fn referrers(
+        &self,
+        req: &Request<'_>,
+        name: &strata_distribution::RepositoryName,
+        digest: &strata_oci::Digest,
+    ) -> Result<Response> {
+        let artifact_type = query_value(req, "artifactType")?.filter(|t| !t.is_empty());
+        let found = self
+            .registry
+            .referrers(name, digest, artifact_type.as_deref())?;
+        let index = strata_oci::ImageIndex::new_oci(found);
+        let mut resp = Response::empty(200)
+            .header("Content-Type", strata_oci::media_type::OCI_INDEX)
+            .body(index.to_bytes());
+        if artifact_type.is_some() {
+            resp = resp.header("OCI-Filters-Applied", "artifactType");
+        }
+        Ok(resp)
+    }
+}
+
+impl Handler for App {
+    fn handle(&self, req: &mut Request<'_>) -> Response {
+        let started = Instant::now();
+        let mut resp = match self.route(req) {
+            Ok(r) => r,
+            Err(e) => error_response(&e),
+        };
+        resp.headers.push((
+            "Docker-Distribution-API-Version".into(),
+            "registry/2.0".into(),
+        ));
+        let took = started.elapsed();
+        let sent = if req.method == "HEAD" { 0 } else { resp.len() };
+        self.metrics
+            .record(&req.method, resp.status, req.body.read, sent, took);
+        tracing::info!(
+            target: "access",
+            remote = %req.remote,
+            method = %req.method,
+            path = %req.path,
+            status = resp.status,
+            bytes_in = req.body.read,
+            bytes_out = sent,
+            micros = took.as_micros() as u64,
+            "request"
+        );
+        resp
+    }
+}

@@ -1,0 +1,437 @@
+//! A small HTTP/1.1 server: a thread per connection, keep-alive, chunked
+//! request bodies, `Expect: 100-continue`, `sendfile` for file bodies on
+//! plain TCP, TLS through rustls, and a graceful stop that lets requests in
+//! flight finish.
+
+mod request;
+mod response;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use request::{Body, Request};
+pub use response::{Payload, Response};
+
+use crate::error::{Error, Result};
+
+/// How long an idle keep-alive connection is kept.
+const IDLE: Duration = Duration::from_secs(60);
+/// How often an idle connection looks at the stop flag.
+const POLL: Duration = Duration::from_millis(250);
+/// Most connections served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// What serves requests.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request. The body may be left partly unread.
+    fn handle(&self, req: &mut Request<'_>) -> Response;
+}
+
+/// A listening server.
+pub struct Server {
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    stop: Arc<AtomicBool>,
+    active: Arc<AtomicUsize>,
+}
+
+/// Loads a TLS certificate chain and key (PEM) into a server configuration.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<std::result::Result<_, _>>())
+        .map_err(|e| Error::Config(format!("{}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(Error::Config(format!("{}: no certificate", cert.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| Error::Config(format!("{}: {e}", key.display())))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| Error::Config(format!("{}: {e}", cert.display())))?;
+    Ok(Arc::new(config))
+}
+
+impl Server {
+    /// Binds `addr`.
+    pub fn bind(addr: &str, tls: Option<Arc<rustls::ServerConfig>>) -> Result<Server> {
+        let listener =
+            TcpListener::bind(addr).map_err(|e| Error::Config(format!("listen on {addr}: {e}")))?;
+        Ok(Server {
+            listener,
+            tls,
+            stop: Arc::new(AtomicBool::new(false)),
+            active: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener
+            .local_addr()
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// A handle that stops the server.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            stop: Arc::clone(&self.stop),
+            addr: self.listener.local_addr().ok(),
+        }
+    }
+
+    /// Serves until stopped, then waits (up to `grace`) for requests in flight.
+    pub fn serve(self, handler: Arc<dyn Handler>, grace: Duration) -> Result<()> {
+        for conn in self.listener.incoming() {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let stream = match conn {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            while self.active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            self.active.fetch_add(1, Ordering::SeqCst);
+            let (handler, tls, stop, active) = (
+                Arc::clone(&handler),
+                self.tls.clone(),
+                Arc::clone(&self.stop),
+                Arc::clone(&self.active),
+            );
+            let spawned = std::thread::Builder::new()
+                .name("registry-conn".into())
+                .spawn(move || {
+                    if let Err(e) = connection(stream, tls, handler.as_ref(), &stop) {
+                        tracing::debug!(error = %e, "connection ended");
+                    }
+                    active.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                self.active.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        while self.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+/// Stops a server: no new connections, requests in flight finish.
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    stop: Arc<AtomicBool>,
+    addr: Option<SocketAddr>,
+}
+
+impl Stopper {
+    /// Asks the server to stop.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        if let Some(addr) = self.addr {
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+    }
+}
+
+/// A connection, plain or TLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(t) => &t.sock,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(t) => t.flush(),
+        }
+    }
+}
+
+fn connection(
+    stream: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: &dyn Handler,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let remote = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(POLL))?;
+    let conn = match tls {
+        Some(config) => {
+            let server = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+            Conn::Tls(Box::new(rustls::StreamOwned::new(server, stream)))
+        }
+        None => Conn::Plain(stream),
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, conn);
+    loop {
+        let Some(head) = read_head(&mut reader, stop)? else {
+            return Ok(());
+        };
+        reader.get_ref().tcp().set_read_timeout(Some(IDLE))?;
+        let keep_alive = serve_one(&mut reader, &head, &remote, handler)?;
+        reader.get_ref().tcp().set_read_timeout(Some(POLL))?;
+        if !keep_alive || stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads a request head; `None` at a clean end (EOF, idle, or stopping).
+fn read_head(reader: &mut BufReader<Conn>, stop: &AtomicBool) -> io::Result<Option<Vec<u8>>> {
+    let started = Instant::now();
+    let mut head = Vec::new();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok([]) => return Ok(None),
+            Ok(b) => b,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if head.is_empty() && (stop.load(Ordering::SeqCst) || started.elapsed() > IDLE) {
+                    return Ok(None);
+                }
+                if started.elapsed() > IDLE {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "request head too slow",
+                    ));
+                }
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        // Look for the end of the head in what is buffered.
+        let before = head.len();
+        head.extend_from_slice(available);
+        if let Some(end) = find_head_end(&head, before.saturating_sub(3)) {
+            let consumed = end - before;
+            reader.consume(consumed);
+            head.truncate(end);
+            return Ok(Some(head));
+        }
+        let n = available.len();
+        reader.consume(n);
+        if head.len() > request::HEAD_MAX {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request head too large",
+            ));
+        }
+    }
+}
+
+fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    buf[from..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| from + p + 4)
+}
+
+/// Parses and answers one request; returns whether the connection stays open.
+fn serve_one(
+    reader: &mut BufReader<Conn>,
+    head: &[u8],
+    remote: &str,
+    handler: &dyn Handler,
+) -> io::Result<bool> {
+    let mut headers = [httparse::EMPTY_HEADER; 100];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let bad = |reader: &mut BufReader<Conn>, why: &str| -> io::Result<bool> {
+        let resp = Response::empty(400).body(why.as_bytes().to_vec());
+        response::write_head(reader.get_mut(), &resp, false)?;
+        reader.get_mut().write_all(why.as_bytes())?;
+        reader.get_mut().flush()?;
+        Ok(false)
+    };
+    match parsed.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return bad(reader, "malformed request"),
+    }
+    let method = parsed.method.unwrap_or("").to_owned();
+    let target = parsed.path.unwrap_or("/");
+    let http10 = parsed.version == Some(0);
+    let headers: Vec<(String, String)> = parsed
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).trim().to_owned(),
+            )
+        })
+        .collect();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
+    let Some(path) = request::decode_path(raw_path) else {
+        return bad(reader, "malformed path");
+    };
+    let chunked =
+        find("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let length = match find("content-length") {
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => return bad(reader, "bad Content-Length"),
+        },
+        None => None,
+    };
+    let connection = find("connection").map(str::to_ascii_lowercase);
+    let mut keep_alive = match &connection {
+        Some(c) if c.contains("close") => false,
+        Some(c) if c.contains("keep-alive") => true,
+        _ => !http10,
+    };
+    if find("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+        reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        reader.get_mut().flush()?;
+    }
+    let is_head = method == "HEAD";
+    let resp = {
+        let mut req = Request {
+            method,
+            path,
+            query: query.to_owned(),
+            headers: headers.clone(),
+            remote: remote.to_owned(),
+            body: Body::new(reader, length, chunked),
+        };
+        let resp = handler.handle(&mut req);
+        // What the handler left of the body is read and dropped, up to a
+        // point; past it the connection closes instead.
+        if !req.body.finished() {
+            let drained = io::copy(&mut (&mut req.body).take(1 << 20), &mut io::sink());
+            if drained.is_err() || !req.body.finished() {
+                keep_alive = false;
+            }
+        }
+        resp
+    };
+    write_response(reader.get_mut(), resp, keep_alive, is_head)?;
+    Ok(keep_alive)
+}
+
+fn write_response(
+    conn: &mut Conn,
+    resp: Response,
+    keep_alive: bool,
+    is_head: bool,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, &mut *conn);
+    response::write_head(&mut out, &resp, keep_alive)?;
+    if is_head {
+        return out.flush();
+    }
+    match resp.payload {
+        Payload::Empty => {}
+        Payload::Bytes(b) => out.write_all(&b)?,
+        Payload::Stream(mut r, len) => {
+            let copied = io::copy(&mut (&mut r).take(len), &mut out)?;
+            if copied != len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "body shorter than announced",
+                ));
+            }
+        }
+        Payload::File(mut f, len) => {
+            out.flush()?;
+            drop(out);
+            return match conn {
+                Conn::Plain(tcp) => send_file(tcp, &f, len),
+                Conn::Tls(_) => {
+                    let copied = io::copy(&mut (&mut f).take(len), conn)?;
+                    if copied != len {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "file shorter than announced",
+                        ));
+                    }
+                    conn.flush()
+                }
+            };
+        }
+    }
+    out.flush()
+}
+
+/// Sends `len` bytes of `file` from its position with `sendfile` (no copy).
+fn send_file(tcp: &TcpStream, file: &std::fs::File, len: u64) -> io::Result<()> {
+    let mut left = len;
+    while left > 0 {
+        let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
+        match rustix::fs::sendfile(tcp.as_fd(), file.as_fd(), None, chunk) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shorter than announced",
+                ))
+            }
+            Ok(n) => left -= n as u64,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::AGAIN) => std::thread::sleep(Duration::from_millis(1)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

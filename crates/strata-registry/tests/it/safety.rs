@@ -1,0 +1,142 @@
+//! Restarts, concurrency and garbage collection.
+
+use std::time::Duration;
+
+use strata_oci::Digest;
+use strata_registry::repo::Registry;
+use strata_registry::storage::FsStorage;
+
+use crate::{call, put_image, TestServer};
+
+#[test]
+fn uploads_survive_a_restart_and_resume() {
+    let s = TestServer::start();
+    let a = call(&s, "POST", "/v2/r/blobs/uploads/", &[], b"");
+    let loc = a.header("location").unwrap().to_owned();
+    call(&s, "PATCH", &loc, &[("Content-Range", "0-5")], b"before");
+    let dir = s.stop();
+    let s = TestServer::on(dir, |_| {});
+    let st = call(&s, "GET", &loc, &[], b"");
+    assert_eq!((st.status, st.header("range")), (204, Some("0-5")));
+    call(&s, "PATCH", &loc, &[("Content-Range", "6-11")], b" after");
+    let d = Digest::sha256_of(b"before after");
+    assert_eq!(
+        call(&s, "PUT", &format!("{loc}?digest={d}"), &[], b"").status,
+        201
+    );
+    assert_eq!(
+        call(&s, "GET", &format!("/v2/r/blobs/{d}"), &[], b"").body,
+        b"before after"
+    );
+}
+
+#[test]
+fn concurrent_pushes_of_one_blob_and_one_tag_stay_whole() {
+    let s = TestServer::start();
+    let data = vec![42u8; 1 << 20];
+    std::thread::scope(|scope| {
+        for i in 0..8 {
+            let (s, data) = (&s, &data);
+            scope.spawn(move || {
+                let d = crate::put_blob(s, "same", data);
+                assert_eq!(d, Digest::sha256_of(data));
+                put_image(
+                    s,
+                    "same",
+                    "latest",
+                    &[format!("layer {}", i % 2).as_bytes()],
+                );
+            });
+        }
+    });
+    let m = call(&s, "GET", "/v2/same/manifests/latest", &[], b"");
+    assert_eq!(m.status, 200);
+    assert_eq!(
+        m.header("docker-content-digest"),
+        Some(Digest::sha256_of(&m.body).to_string().as_str())
+    );
+    let d = Digest::sha256_of(&data);
+    assert_eq!(
+        Digest::sha256_of(&call(&s, "GET", &format!("/v2/same/blobs/{d}"), &[], b"").body),
+        d
+    );
+}
+
+#[test]
+fn garbage_collection_keeps_what_manifests_need() {
+    let s = TestServer::start();
+    put_image(&s, "gc", "keep", &[b"kept layer"]);
+    let (_, gone) = put_image(&s, "gc", "drop", &[b"dropped layer"]);
+    assert_eq!(
+        call(&s, "DELETE", &format!("/v2/gc/manifests/{gone}"), &[], b"").status,
+        202
+    );
+    let storage = std::sync::Arc::new(FsStorage::new(&s.dir.join("storage")).unwrap());
+    let registry = Registry::new(storage, true);
+    // Fresh blobs are spared by the grace period.
+    let report = strata_registry::gc::collect(&registry, false, Duration::from_secs(3600)).unwrap();
+    assert!(report.swept.is_empty() && report.spared >= 2, "{report:?}");
+    let dry = strata_registry::gc::collect(&registry, true, Duration::ZERO).unwrap();
+    let dropped = Digest::sha256_of(b"dropped layer");
+    assert!(
+        dry.swept.contains(&dropped) && dry.swept.contains(&gone),
+        "{dry:?}"
+    );
+    assert_eq!(
+        call(&s, "HEAD", &format!("/v2/gc/blobs/{dropped}"), &[], b"").status,
+        200,
+        "a dry run deletes nothing"
+    );
+    let report = strata_registry::gc::collect(&registry, false, Duration::ZERO).unwrap();
+    assert_eq!(report.swept.len(), dry.swept.len());
+    assert_eq!(
+        call(&s, "HEAD", &format!("/v2/gc/blobs/{dropped}"), &[], b"").status,
+        404
+    );
+    let kept = Digest::sha256_of(b"kept layer");
+    assert_eq!(
+        call(&s, "GET", &format!("/v2/gc/blobs/{kept}"), &[], b"").body,
+        b"kept layer"
+    );
+    assert_eq!(
+        call(&s, "GET", "/v2/gc/manifests/keep", &[], b"").status,
+        200
+    );
+}
+
+/// 64 clients push and pull for a while; every answer is right.
+#[test]
+fn sixty_four_clients_push_and_pull_without_errors() {
+    let secs: u64 = std::env::var("STRATA_STRESS_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let s = TestServer::start();
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    let rounds = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for client in 0..64u64 {
+            let (s, rounds) = (&s, &rounds);
+            scope.spawn(move || {
+                let mut i = 0u64;
+                while std::time::Instant::now() < deadline {
+                    i += 1;
+                    let size = 1 + ((client * 7919 + i * 104_729) % 65_536) as usize;
+                    let layer: Vec<u8> = (0..size).map(|b| (b as u64 ^ client ^ i) as u8).collect();
+                    let repo = format!("stress/c{}", client % 16);
+                    let tag = format!("t{client}-{i}");
+                    let (bytes, digest) = put_image(s, &repo, &tag, &[&layer]);
+                    let m = call(s, "GET", &format!("/v2/{repo}/manifests/{tag}"), &[], b"");
+                    assert_eq!((m.status, &m.body), (200, &bytes), "{repo}:{tag}");
+                    assert_eq!(Digest::sha256_of(&m.body), digest);
+                    let d = Digest::sha256_of(&layer);
+                    let b = call(s, "GET", &format!("/v2/{repo}/blobs/{d}"), &[], b"");
+                    assert_eq!(b.status, 200);
+                    assert_eq!(Digest::sha256_of(&b.body), d, "blob {d} intact");
+                    rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert!(rounds.into_inner() > 64, "every client made rounds");
+}
