@@ -19,6 +19,7 @@ packages=(
   apache2-utils    # htpasswd -B: bcrypt users for the registry's Basic auth
   openssl          # test CAs and certificates for TLS registries
   python3          # the test proxy adding token auth and faults (testdata/registry)
+  curl             # raw HTTP against the registry server in tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -255,6 +255,14 @@ fn read_head(reader: &mut BufReader<Conn>, stop: &AtomicBool) -> io::Result<Opti
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        // A request starts with a method: anything else (a TLS handshake on
+        // the plain port, noise) is refused at once, not waited on.
+        if head.is_empty() && !available[0].is_ascii_uppercase() {
+            let _ = reader.get_mut().write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            return Ok(None);
+        }
         // Look for the end of the head in what is buffered.
         let before = head.len();
         head.extend_from_slice(available);

@@ -140,3 +140,18 @@ fn sixty_four_clients_push_and_pull_without_errors() {
     });
     assert!(rounds.into_inner() > 64, "every client made rounds");
 }
+
+/// A TLS client hello on the plain port gets an immediate 400, so clients
+/// that try HTTPS first (docker, strata) fall back to HTTP at once.
+#[test]
+fn a_tls_handshake_on_the_plain_port_is_refused_at_once() {
+    use std::io::{Read, Write};
+    let s = TestServer::start();
+    let mut conn = std::net::TcpStream::connect(s.addr()).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    conn.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+}

@@ -8,6 +8,7 @@ mod crash;
 mod faults;
 mod platforms;
 mod pull_push;
+mod server;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use strata_testkit::{require_peer, run_ok, TempDir};
 use crate::common::Strata;
 
 /// A free port on 127.0.0.1 (closed again; the server binds it right after).
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -27,7 +28,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+pub(super) fn wait_for_port(port: u16, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -123,7 +124,7 @@ impl Drop for Registry {
 }
 
 /// A CA and a server certificate for 127.0.0.1, made with openssl.
-fn make_certs(dir: &Path) {
+pub(super) fn make_certs(dir: &Path) {
     let openssl = |args: &[&str]| {
         run_ok(Command::new("openssl").current_dir(dir).args(args));
     };

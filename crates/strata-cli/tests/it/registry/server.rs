@@ -1,0 +1,412 @@
+//! `strata registry serve` as a real server, driven by skopeo, dockerd,
+//! curl and strata's own client.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use strata_testkit::{require_peer, run_ok, TempDir};
+
+use super::{busybox_as, free_port, image_id, make_certs, wait_for_port, Registry, Setup};
+use crate::common::{bin, Strata};
+
+/// A `strata registry serve` process; SIGKILLed on drop.
+struct Served {
+    addr: String,
+    dir: TempDir,
+    child: Child,
+}
+
+impl Served {
+    fn start(extra: &[&str]) -> Served {
+        Self::on(TempDir::new("served"), extra)
+    }
+
+    fn on(dir: TempDir, extra: &[&str]) -> Served {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = Command::new(bin())
+            .args(["registry", "serve", "--addr", &addr, "--storage"])
+            .arg(dir.join("storage"))
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(dir.join("log")).unwrap()))
+            .spawn()
+            .unwrap();
+        wait_for_port(port, &mut child, "strata registry serve");
+        Served { addr, dir, child }
+    }
+
+    fn kill(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, TempDir::new("served-gone"));
+        dir
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn curl() -> Option<strata_testkit::Peer> {
+    require_peer("curl", &["--version"])
+}
+
+fn curl_out(args: &[&str]) -> String {
+    let out = run_ok(Command::new("curl").args(["-s", "-S"]).args(args));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn skopeo_docker_and_strata_use_our_registry() {
+    let r = Served::start(&["--delete-enabled"]);
+    let name = format!("{}/team/bb:1", r.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    s.ok(&["push", &name]);
+    let t = Strata::new();
+    t.ok(&["pull", &name]);
+    assert_eq!(image_id(&s, &name), image_id(&t, &name));
+    if let Some(skopeo) = require_peer("skopeo", &["--version"]) {
+        let sk =
+            |args: &[&str]| String::from_utf8(run_ok(skopeo.command().args(args)).stdout).unwrap();
+        let copy = format!("docker://{}/skopeo/bb:2", r.addr);
+        sk(&[
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{name}"),
+            &copy,
+        ]);
+        let inspected: serde_json::Value =
+            serde_json::from_str(&sk(&["inspect", "--tls-verify=false", &copy])).unwrap();
+        assert_eq!(inspected["RepoTags"], serde_json::json!(["2"]));
+        let tags = sk(&[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{}/skopeo/bb", r.addr),
+        ]);
+        assert!(tags.contains("\"2\""), "{tags}");
+        sk(&["delete", "--tls-verify=false", &copy]);
+        let out = skopeo
+            .command()
+            .args(["inspect", "--tls-verify=false", &copy])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "deleted");
+    }
+    if let Some(docker) = require_peer("docker", &["info"]) {
+        let d = |args: &[&str]| docker.command().args(args).output().unwrap();
+        // docker pulls what strata pushed, and pushes it back under another name.
+        let out = d(&["pull", &name]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let again = format!("{}/docker/bb:3", r.addr);
+        assert!(d(&["tag", &name, &again]).status.success());
+        let out = d(&["push", &again]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _ = d(&["rmi", "-f", &name, &again]);
+        let u = Strata::new();
+        u.ok(&["pull", &again]);
+        let _ = d(&["rmi", "-f", &again]);
+    }
+}
+
+#[test]
+fn tls_and_htpasswd_on_our_registry() {
+    let certs = TempDir::new("served-certs");
+    if require_peer("openssl", &["version"]).is_none() {
+        return;
+    }
+    make_certs(certs.path());
+    let htpasswd = certs.join("htpasswd");
+    let s0 = Strata::new();
+    let mut child = s0
+        .cmd(&[
+            "registry",
+            "htpasswd",
+            htpasswd.to_str().unwrap(),
+            "alice",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(std::fs::read_to_string(&htpasswd)
+        .unwrap()
+        .starts_with("alice:$2"));
+    let r = Served::start(&[
+        "--tls-cert",
+        certs.join("server.crt").to_str().unwrap(),
+        "--tls-key",
+        certs.join("server.key").to_str().unwrap(),
+        "--htpasswd",
+        htpasswd.to_str().unwrap(),
+    ]);
+    let name = format!("{}/secure/bb:1", r.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    let ca = s.dir.join("certs.d").join(&r.addr);
+    std::fs::create_dir_all(&ca).unwrap();
+    std::fs::copy(certs.join("ca.crt"), ca.join("ca.crt")).unwrap();
+    let err = s.fails(&["push", &name]);
+    assert!(err.contains("unauthorized"), "{err}");
+    let login = |password: &str| {
+        let mut child = s
+            .cmd(&["login", "-u", "alice", "--password-stdin", &r.addr])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert!(!login("wrong").status.success());
+    assert!(login("s3cret").status.success());
+    s.ok(&["push", &name]);
+    if let Some(skopeo) = require_peer("skopeo", &["--version"]) {
+        let out = run_ok(skopeo.command().args([
+            "inspect",
+            "--cert-dir",
+            certs.join("ca").to_str().unwrap(),
+            "--creds",
+            "alice:s3cret",
+            &format!("docker://{name}"),
+        ]));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("\"Digest\""));
+    }
+    // Plain HTTP to a TLS port is refused, not served.
+    if curl().is_some() {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &r.url("/v2/"),
+            ])
+            .output()
+            .unwrap();
+        assert_ne!(String::from_utf8_lossy(&out.stdout), "200");
+    }
+}
+
+#[test]
+fn kill_during_an_upload_leaves_no_blob_and_the_session_resumes() {
+    if curl().is_none() {
+        return;
+    }
+    let r = Served::start(&[]);
+    let data: Vec<u8> = (0..(8u32 << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let digest = strata_oci::Digest::sha256_of(&data);
+    let file = r.dir.join("blob");
+    std::fs::write(&file, &data).unwrap();
+    let head = curl_out(&["-i", "-X", "POST", &r.url("/v2/crash/blobs/uploads/")]);
+    let loc = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Location: ")
+                .or_else(|| l.strip_prefix("location: "))
+        })
+        .unwrap()
+        .trim()
+        .to_owned();
+    // A slow upload, killed mid-way with the server.
+    let mut upload = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "PATCH",
+            "--limit-rate",
+            "2M",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+        ])
+        .arg(format!("@{}", file.display()))
+        .arg(r.url(&loc))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let dir = r.kill();
+    let _ = upload.wait();
+    let r = Served::on(dir, &[]);
+    let blob = r.url(&format!("/v2/crash/blobs/{digest}"));
+    let code = curl_out(&["-o", "/dev/null", "-w", "%{http_code}", "-I", &blob]);
+    assert_eq!(code, "404", "no partial blob is visible");
+    // The session kept what reached the disk; the rest goes on from there.
+    let status = curl_out(&["-i", &r.url(&loc)]);
+    let range = status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Range: ")
+                .or_else(|| l.strip_prefix("range: "))
+        })
+        .unwrap()
+        .trim()
+        .to_owned();
+    let have: usize = range.trim_start_matches("0-").parse::<usize>().unwrap() + 1;
+    assert!(have > 0 && have < data.len(), "partial: {range}");
+    let rest = r.dir.join("rest");
+    std::fs::write(&rest, &data[have..]).unwrap();
+    let code = curl_out(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PATCH",
+        "-H",
+        &format!("Content-Range: {have}-{}", data.len() - 1),
+        "--data-binary",
+        &format!("@{}", rest.display()),
+        &r.url(&loc),
+    ]);
+    assert_eq!(code, "202");
+    let code = curl_out(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PUT",
+        &format!("{}?digest={digest}", r.url(&loc)),
+    ]);
+    assert_eq!(code, "201");
+    let got = run_ok(Command::new("curl").args(["-s", &blob])).stdout;
+    assert_eq!(strata_oci::Digest::sha256_of(&got), digest);
+}
+
+#[test]
+fn stop_lets_requests_in_flight_finish() {
+    if curl().is_none() {
+        return;
+    }
+    let mut r = Served::start(&[]);
+    let data = vec![5u8; 6 << 20];
+    let digest = strata_oci::Digest::sha256_of(&data);
+    let file = r.dir.join("blob");
+    std::fs::write(&file, &data).unwrap();
+    let code = curl_out(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "POST",
+        "--data-binary",
+        &format!("@{}", file.display()),
+        &r.url(&format!("/v2/g/blobs/uploads/?digest={digest}")),
+    ]);
+    assert_eq!(code, "201");
+    let slow = Command::new("curl")
+        .args(["-s", "--limit-rate", "3M", "-o"])
+        .arg(r.dir.join("got"))
+        .arg(r.url(&format!("/v2/g/blobs/{digest}")))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&r.child),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let out = slow.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        strata_oci::Digest::sha256_of(&std::fs::read(r.dir.join("got")).unwrap()),
+        digest
+    );
+    let status = r.child.wait().unwrap();
+    assert!(status.success(), "the server exits cleanly: {status}");
+}
+
+#[test]
+fn pull_through_cache_serves_after_the_upstream_is_gone() {
+    let Some(upstream) = Registry::start(Setup::Plain) else {
+        return;
+    };
+    let name = format!("{}/lib/bb:1", upstream.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    s.ok(&["push", &name]);
+    let cache = Served::start(&["--proxy-remote", &format!("http://{}", upstream.addr)]);
+    let via = format!("{}/lib/bb:1", cache.addr);
+    let a = Strata::new();
+    a.ok(&["pull", &via]);
+    assert_eq!(image_id(&s, &name), image_id(&a, &via));
+    drop(upstream);
+    let b = Strata::new();
+    b.ok(&["pull", &via]);
+    assert_eq!(image_id(&a, &via), image_id(&b, &via));
+}
+
+#[test]
+fn gc_from_the_command_line() {
+    if curl().is_none() {
+        return;
+    }
+    let r = Served::start(&["--delete-enabled"]);
+    let name = format!("{}/gc/bb:1", r.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    let pushed = s.ok(&["push", &name]);
+    let digest = pushed
+        .lines()
+        .find_map(|l| l.strip_prefix("1: digest: "))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let code = curl_out(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "DELETE",
+        &r.url(&format!("/v2/gc/bb/manifests/{digest}")),
+    ]);
+    assert_eq!(code, "202");
+    let storage = r.dir.join("storage");
+    let gc = |extra: &[&str]| {
+        let mut args = vec!["registry", "gc", "--storage", storage.to_str().unwrap()];
+        args.extend(extra);
+        s.ok(&args)
+    };
+    let spared = gc(&["--dry-run"]);
+    assert!(
+        spared.contains("0 blobs to delete") && spared.contains("spared"),
+        "{spared}"
+    );
+    let dry = gc(&["--dry-run", "--grace", "0s"]);
+    assert!(dry.contains(&format!("would delete {digest}")), "{dry}");
+    let done = gc(&["--grace", "0s"]);
+    assert!(done.contains(&format!("deleted {digest}")), "{done}");
+    assert!(gc(&["--grace", "0s"]).contains("0 blobs deleted"));
+}
