@@ -40,8 +40,7 @@ impl Served {
     fn kill(mut self) -> TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let dir = std::mem::replace(&mut self.dir, TempDir::new("served-gone"));
-        dir
+        std::mem::replace(&mut self.dir, TempDir::new("served-gone"))
     }
 
     fn url(&self, path: &str) -> String {
