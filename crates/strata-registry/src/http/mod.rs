@@ -24,6 +24,8 @@ const IDLE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(250);
 /// Most connections served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 1024;
+/// Bytes per `sendfile` call.
+const SENDFILE_CHUNK: u64 = 1 << 20;
 
 /// What serves requests.
 pub trait Handler: Send + Sync + 'static {
@@ -301,7 +303,7 @@ fn serve_one(
     let mut parsed = httparse::Request::new(&mut headers);
     let bad = |reader: &mut BufReader<Conn>, why: &str| -> io::Result<bool> {
         let resp = Response::empty(400).body(why.as_bytes().to_vec());
-        response::write_head(reader.get_mut(), &resp, false)?;
+        response::write_head(reader.get_mut(), &resp, false, false)?;
         reader.get_mut().write_all(why.as_bytes())?;
         reader.get_mut().flush()?;
         Ok(false)
@@ -375,18 +377,25 @@ fn serve_one(
         }
         resp
     };
-    write_response(reader.get_mut(), resp, keep_alive, is_head)?;
+    write_response(
+        reader.get_mut(),
+        resp,
+        keep_alive && http10,
+        keep_alive,
+        is_head,
+    )?;
     Ok(keep_alive)
 }
 
 fn write_response(
     conn: &mut Conn,
     resp: Response,
+    announce: bool,
     keep_alive: bool,
     is_head: bool,
 ) -> io::Result<()> {
     let mut out = io::BufWriter::with_capacity(64 * 1024, &mut *conn);
-    response::write_head(&mut out, &resp, keep_alive)?;
+    response::write_head(&mut out, &resp, keep_alive, announce)?;
     if is_head {
         return out.flush();
     }
@@ -427,7 +436,7 @@ fn write_response(
 fn send_file(tcp: &TcpStream, file: &std::fs::File, len: u64) -> io::Result<()> {
     let mut left = len;
     while left > 0 {
-        let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
+        let chunk = usize::try_from(left.min(SENDFILE_CHUNK)).unwrap_or(1 << 20);
         match rustix::fs::sendfile(tcp.as_fd(), file.as_fd(), None, chunk) {
             Ok(0) => {
                 return Err(io::Error::new(

@@ -100,7 +100,14 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Writes the status line and headers.
-pub(crate) fn write_head(out: &mut dyn Write, resp: &Response, keep_alive: bool) -> io::Result<()> {
+/// `keep_alive` false adds `Connection: close`; `announce` adds
+/// `Connection: keep-alive` (an HTTP/1.0 client keeps the connection only then).
+pub(crate) fn write_head(
+    out: &mut dyn Write,
+    resp: &Response,
+    keep_alive: bool,
+    announce: bool,
+) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
     for (k, v) in &resp.headers {
         head.push_str(k);
@@ -111,6 +118,8 @@ pub(crate) fn write_head(out: &mut dyn Write, resp: &Response, keep_alive: bool)
     head.push_str(&format!("Content-Length: {}\r\n", resp.len()));
     if !keep_alive {
         head.push_str("Connection: close\r\n");
+    } else if announce {
+        head.push_str("Connection: keep-alive\r\n");
     }
     head.push_str("\r\n");
     out.write_all(head.as_bytes())

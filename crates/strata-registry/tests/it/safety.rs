@@ -155,3 +155,33 @@ fn a_tls_handshake_on_the_plain_port_is_refused_at_once() {
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
 }
+
+/// An HTTP/1.0 client asking for keep-alive is told it got it (else it
+/// waits for the connection to close), and HEAD answers carry no body.
+#[test]
+fn http_1_0_keep_alive_is_announced() {
+    use std::io::{BufRead, BufReader, Write};
+    let s = TestServer::start();
+    let mut conn = std::net::TcpStream::connect(s.addr()).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    for _ in 0..2 {
+        conn.write_all(b"HEAD /v2/ HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+            .unwrap();
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            head.push(line);
+        }
+        assert!(head[0].starts_with("HTTP/1.1 200"), "{head:?}");
+        assert!(
+            head.iter()
+                .any(|l| l.eq_ignore_ascii_case("connection: keep-alive\r\n")),
+            "{head:?}"
+        );
+    }
+}
