@@ -20,6 +20,7 @@ packages=(
   openssl          # test CAs and certificates for TLS registries
   python3          # the test proxy adding token auth and faults (testdata/registry)
   curl             # raw HTTP against the registry server in tests
+  podman           # interop: podman push/pull against strata registry serve
 )
 missing=()
 for p in "${packages[@]}"; do

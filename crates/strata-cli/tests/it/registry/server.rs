@@ -409,3 +409,42 @@ fn gc_from_the_command_line() {
     assert!(done.contains(&format!("deleted {digest}")), "{done}");
     assert!(gc(&["--grace", "0s"]).contains("0 blobs deleted"));
 }
+
+#[test]
+fn podman_pushes_to_and_pulls_from_our_registry() {
+    let Some(podman) = require_peer("podman", &["--version"]) else {
+        return;
+    };
+    let r = Served::start(&[]);
+    let Some(s) = busybox_as("busybox:latest") else {
+        return;
+    };
+    let archive = s.dir.join("bb.tar");
+    s.ok(&["save", "-o", archive.to_str().unwrap(), "busybox:latest"]);
+    // podman's own storage in the test's directory (vfs: no mounts left behind).
+    let pm = |args: &[&str]| {
+        let mut c = podman.command();
+        c.arg("--root")
+            .arg(s.dir.join("podman"))
+            .arg("--runroot")
+            .arg(s.dir.join("podman-run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args);
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    pm(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    let name = format!("{}/pod/bb:1", r.addr);
+    pm(&["tag", "busybox:latest", &name]);
+    pm(&["push", "-q", "--tls-verify=false", &name]);
+    pm(&["rmi", "-f", &name]);
+    pm(&["pull", "-q", "--tls-verify=false", &name]);
+    let t = Strata::new();
+    t.ok(&["pull", &name]);
+    assert_eq!(t.ok(&["images", "-q", &name]).trim().len(), 12);
+}
