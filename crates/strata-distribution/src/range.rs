@@ -29,7 +29,8 @@ impl ByteRange {
 
     /// Number of bytes in the range (never zero).
     pub fn size(&self) -> u64 {
-        self.end - self.start + 1
+        // `0-18446744073709551615` holds 2^64 bytes: saturate rather than wrap.
+        (self.end - self.start).saturating_add(1)
     }
 
     /// Checks that an upload chunk starts where the `received` bytes end,

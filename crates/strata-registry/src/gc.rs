@@ -29,12 +29,21 @@ pub struct Report {
     pub bytes: u64,
     /// Unreferenced blobs spared because they are newer than the grace period.
     pub spared: usize,
+    /// Abandoned upload sessions ended.
+    pub uploads_purged: usize,
 }
 
+/// Upload sessions older than this are ended by a collection (distribution's default).
+pub const UPLOAD_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Runs a collection. `grace`: unreferenced blobs younger than this stay.
+/// Upload sessions older than [`UPLOAD_MAX_AGE`] are ended too.
 pub fn collect(registry: &Registry, dry_run: bool, grace: Duration) -> Result<Report> {
     let storage = registry.storage();
     let mut report = Report::default();
+    if !dry_run {
+        report.uploads_purged = registry.purge_uploads(UPLOAD_MAX_AGE)?;
+    }
     let mut marked: HashSet<Digest> = HashSet::new();
     let repos = registry.all_repositories()?;
     for repo in &repos {
@@ -79,14 +88,29 @@ pub fn collect(registry: &Registry, dry_run: bool, grace: Duration) -> Result<Re
                 report.spared += 1;
                 continue;
             }
-            report.bytes += meta.size;
             if !dry_run {
+                // Moved aside first, then looked at again: a push that touched
+                // it before the move is seen and the blob goes back; a push
+                // after the move finds it missing and uploads it again. Either
+                // way no manifest is left pointing at a swept blob.
+                let aside = format!("gc-trash/{algo}/{hex}");
+                storage.rename(&blob_key(&digest), &aside)?;
+                let touched = storage.stat(&aside)?.is_some_and(|m| {
+                    now.duration_since(m.modified).unwrap_or_default() < grace
+                        || m.modified > meta.modified
+                });
+                if touched {
+                    storage.rename(&aside, &blob_key(&digest))?;
+                    report.spared += 1;
+                    continue;
+                }
                 for repo in &repos {
                     let link = format!("repositories/{repo}/_layers/{algo}/{hex}");
                     storage.delete(&link)?;
                 }
-                storage.delete(&blob_key(&digest))?;
+                storage.delete(&aside)?;
             }
+            report.bytes += meta.size;
             report.swept.push(digest);
         }
     }

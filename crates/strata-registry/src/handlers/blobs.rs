@@ -30,17 +30,19 @@ impl App {
                 format!("blob {digest} is unknown to {name}"),
             )
         })?;
-        let range = match req.header("range") {
-            Some(h) => {
-                let wanted: RangeRequest = h.parse()?;
-                match wanted.resolve(size) {
-                    Ok(r) => Some(r),
-                    Err(_) => {
-                        return Ok(Response::empty(416)
-                            .header("Content-Range", ContentRange::unsatisfied(size).to_string()))
-                    }
+        // A Range this server does not serve (several ranges, another unit)
+        // is ignored, as RFC 9110 allows: the whole blob goes out.
+        let range = match req
+            .header("range")
+            .and_then(|h| h.parse::<RangeRequest>().ok())
+        {
+            Some(wanted) => match wanted.resolve(size) {
+                Ok(r) => Some(r),
+                Err(_) => {
+                    return Ok(Response::empty(416)
+                        .header("Content-Range", ContentRange::unsatisfied(size).to_string()))
                 }
-            }
+            },
             None => None,
         };
         let (start, len) = range.map_or((0, size), |r| (r.start, r.size()));

@@ -40,7 +40,7 @@ pub(crate) fn error_response(e: &Error) -> Response {
             Some(code) => (code, w.to_string()),
             None => (ErrorCode::Unknown, w.to_string()),
         },
-        Error::NotFound(what) => (ErrorCode::NameUnknown, format!("{what} not found")),
+        Error::NotFound(_) => (ErrorCode::NameUnknown, "not found".to_owned()),
         other => {
             tracing::error!(error = %other, "request failed");
             (ErrorCode::Unknown, "internal error".to_owned())
@@ -77,14 +77,23 @@ fn query_value(req: &Request<'_>, key: &str) -> Result<Option<String>> {
 
 impl App {
     fn route(&self, req: &mut Request<'_>) -> Result<Response> {
-        match req.path.as_str() {
-            "/healthz" => return Ok(Response::empty(200).body(b"ok\n".to_vec())),
-            "/metrics" => {
-                return Ok(Response::empty(200)
-                    .header("Content-Type", "text/plain; version=0.0.4")
-                    .body(self.metrics.render().into_bytes()))
+        if req.path == "/healthz" {
+            return Ok(Response::empty(200).body(b"ok\n".to_vec()));
+        }
+        if let Some(h) = &self.htpasswd {
+            if h.check(req.header("authorization")).is_none() {
+                let body = ErrorBody::single(
+                    ErrorEntry::new(ErrorCode::Unauthorized)
+                        .with_message("authentication required"),
+                );
+                return Ok(Response::json(401, body.to_vec())
+                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")));
             }
-            _ => {}
+        }
+        if req.path == "/metrics" {
+            return Ok(Response::empty(200)
+                .header("Content-Type", "text/plain; version=0.0.4")
+                .body(self.metrics.render().into_bytes()));
         }
         let route = match Route::parse(&req.path) {
             Ok(r) => r,
@@ -107,16 +116,6 @@ impl App {
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(h) = &self.htpasswd {
-            if h.check(req.header("authorization")).is_none() {
-                let body = ErrorBody::single(
-                    ErrorEntry::new(ErrorCode::Unauthorized)
-                        .with_message("authentication required"),
-                );
-                return Ok(Response::json(401, body.to_vec())
-                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")));
-            }
-        }
         if !route.methods().iter().any(|m| *m == req.method) {
             let body = ErrorBody::single(
                 ErrorEntry::new(ErrorCode::Unsupported)
@@ -125,6 +124,12 @@ impl App {
             return Ok(
                 Response::json(405, body.to_vec()).header("Allow", route.methods().join(", "))
             );
+        }
+        if self.proxy.is_some() && !matches!(req.method.as_str(), "GET" | "HEAD") {
+            return Err(Error::spec(
+                ErrorCode::Unsupported,
+                "this registry is a pull-through cache: it takes no pushes or deletes",
+            ));
         }
         match route {
             Route::Base => Ok(Response::json(200, b"{}".to_vec())),
@@ -210,8 +215,12 @@ impl Handler for App {
         ));
         let took = started.elapsed();
         let sent = if req.method == "HEAD" { 0 } else { resp.len() };
+        let method = match req.method.as_str() {
+            m @ ("GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE") => m,
+            _ => "OTHER",
+        };
         self.metrics
-            .record(&req.method, resp.status, req.body.read, sent, took);
+            .record(method, resp.status, req.body.read, sent, took);
         tracing::info!(
             target: "access",
             remote = %req.remote,

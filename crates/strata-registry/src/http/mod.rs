@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 
 /// How long an idle keep-alive connection is kept.
 const IDLE: Duration = Duration::from_secs(60);
+/// How long a request head may take once its first byte arrived.
+const HEAD_TIME: Duration = Duration::from_secs(10);
 /// How often an idle connection looks at the stop flag.
 const POLL: Duration = Duration::from_millis(250);
 /// Most connections served at once; more wait in the listen queue.
@@ -108,7 +110,9 @@ impl Server {
                     continue;
                 }
             };
-            while self.active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            while self.active.load(Ordering::SeqCst) >= MAX_CONNECTIONS
+                && !self.stop.load(Ordering::SeqCst)
+            {
                 std::thread::sleep(Duration::from_millis(5));
             }
             self.active.fetch_add(1, Ordering::SeqCst);
@@ -121,10 +125,11 @@ impl Server {
             let spawned = std::thread::Builder::new()
                 .name("registry-conn".into())
                 .spawn(move || {
-                    if let Err(e) = connection(stream, tls, handler.as_ref(), &stop) {
+                    // Released however the thread ends, a panic included.
+                    let _slot = Slot(&active);
+                    if let Err(e) = connection(stream, tls, handler.as_ref(), &stop, &active) {
                         tracing::debug!(error = %e, "connection ended");
                     }
-                    active.fetch_sub(1, Ordering::SeqCst);
                 });
             if spawned.is_err() {
                 self.active.fetch_sub(1, Ordering::SeqCst);
@@ -135,6 +140,15 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(())
+    }
+}
+
+/// A connection's place in the count; given back on drop.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -201,6 +215,7 @@ fn connection(
     tls: Option<Arc<rustls::ServerConfig>>,
     handler: &dyn Handler,
     stop: &AtomicBool,
+    active: &AtomicUsize,
 ) -> io::Result<()> {
     let remote = stream
         .peer_addr()
@@ -217,7 +232,7 @@ fn connection(
     };
     let mut reader = BufReader::with_capacity(64 * 1024, conn);
     loop {
-        let Some(head) = read_head(&mut reader, stop)? else {
+        let Some(head) = read_head(&mut reader, stop, active)? else {
             return Ok(());
         };
         reader.get_ref().tcp().set_read_timeout(Some(IDLE))?;
@@ -230,8 +245,15 @@ fn connection(
 }
 
 /// Reads a request head; `None` at a clean end (EOF, idle, or stopping).
-fn read_head(reader: &mut BufReader<Conn>, stop: &AtomicBool) -> io::Result<Option<Vec<u8>>> {
+/// An idle connection is dropped after [`IDLE`], or at once when the server is
+/// busy; a head must arrive whole within [`HEAD_TIME`] of its first byte.
+fn read_head(
+    reader: &mut BufReader<Conn>,
+    stop: &AtomicBool,
+    active: &AtomicUsize,
+) -> io::Result<Option<Vec<u8>>> {
     let started = Instant::now();
+    let mut first_byte: Option<Instant> = None;
     let mut head = Vec::new();
     loop {
         let available = match reader.fill_buf() {
@@ -243,20 +265,27 @@ fn read_head(reader: &mut BufReader<Conn>, stop: &AtomicBool) -> io::Result<Opti
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                if head.is_empty() && (stop.load(Ordering::SeqCst) || started.elapsed() > IDLE) {
-                    return Ok(None);
-                }
-                if started.elapsed() > IDLE {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "request head too slow",
-                    ));
+                match first_byte {
+                    None => {
+                        let busy = active.load(Ordering::SeqCst) > MAX_CONNECTIONS / 2;
+                        if stop.load(Ordering::SeqCst) || busy || started.elapsed() > IDLE {
+                            return Ok(None);
+                        }
+                    }
+                    Some(t) if t.elapsed() > HEAD_TIME => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "request head too slow",
+                        ));
+                    }
+                    Some(_) => {}
                 }
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        first_byte.get_or_insert_with(Instant::now);
         // A request starts with a method: anything else (a TLS handshake on
         // the plain port, noise) is refused at once, not waited on.
         if head.is_empty() && !available[0].is_ascii_uppercase() {
@@ -280,6 +309,12 @@ fn read_head(reader: &mut BufReader<Conn>, stop: &AtomicBool) -> io::Result<Opti
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "request head too large",
+            ));
+        }
+        if first_byte.is_some_and(|t| t.elapsed() > HEAD_TIME) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head too slow",
             ));
         }
     }
@@ -335,8 +370,18 @@ fn serve_one(
     let Some(path) = request::decode_path(raw_path) else {
         return bad(reader, "malformed path");
     };
-    let chunked =
-        find("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    // Framing must be unambiguous (RFC 9112 §6): one Content-Length or one
+    // Transfer-Encoding that is exactly `chunked`, never both.
+    let count = |name: &str| headers.iter().filter(|(k, _)| k == name).count();
+    let te = find("transfer-encoding");
+    if count("content-length") > 1
+        || count("transfer-encoding") > 1
+        || (te.is_some() && count("content-length") > 0)
+        || te.is_some_and(|v| !v.eq_ignore_ascii_case("chunked"))
+    {
+        return bad(reader, "ambiguous or unsupported message framing");
+    }
+    let chunked = te.is_some();
     let length = match find("content-length") {
         Some(v) => match v.parse::<u64>() {
             Ok(n) => Some(n),

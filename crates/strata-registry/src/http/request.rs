@@ -82,7 +82,19 @@ impl<'a> Body<'a> {
     fn chunk_size(&mut self) -> io::Result<u64> {
         let mut line = String::new();
         self.conn.take(1024).read_line(&mut line)?;
-        let hex = line.trim().split(';').next().unwrap_or("");
+        let line = line.strip_suffix("\r\n").ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "chunk size line not ended by CRLF",
+            )
+        })?;
+        let hex = line.split(';').next().unwrap_or("").trim_end();
+        if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("bad chunk size {hex:?}"),
+            ));
+        }
         u64::from_str_radix(hex, 16).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -215,6 +227,8 @@ mod tests {
         assert_eq!(body.expect("body"), b"hello world");
         assert_eq!(rest, b"GET /");
         assert!(body_of(b"zz\r\n", None, true).0.is_err());
+        assert!(body_of(b"+5\r\nhello\r\n0\r\n\r\n", None, true).0.is_err());
+        assert!(body_of(b"5\nhello\r\n0\r\n\r\n", None, true).0.is_err());
         assert!(body_of(b"5\r\nhelloXX", None, true).0.is_err());
     }
 

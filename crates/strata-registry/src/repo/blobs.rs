@@ -69,6 +69,8 @@ impl Registry {
         if self.blob_size(from, d)?.is_none() {
             return Ok(false);
         }
+        // Referenced again: garbage collection spares it for a while.
+        self.storage.touch(&blob_key(d))?;
         self.link_blob(name, d)?;
         Ok(true)
     }

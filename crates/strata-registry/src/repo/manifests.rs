@@ -153,14 +153,16 @@ impl Registry {
                     if d.urls.as_ref().is_some_and(|u| !u.is_empty()) {
                         continue;
                     }
+                    // Touched before it is checked: a garbage collection that
+                    // moved it aside in between either sees the touch and puts
+                    // it back, or the check below fails and the push is refused.
+                    self.storage.touch(&blob_key(&d.digest))?;
                     if check_blobs && self.blob_size(name, &d.digest)?.is_none() {
                         return Err(Error::spec(
                             ErrorCode::ManifestBlobUnknown,
                             format!("blob {} is unknown to {name}", d.digest),
                         ));
                     }
-                    // Referenced now: garbage collection spares it for a while.
-                    self.storage.touch(&blob_key(&d.digest))?;
                 }
                 let artifact = m
                     .artifact_type

@@ -124,6 +124,26 @@ impl Registry {
     ) -> Result<UploadStatus> {
         let session = self.session(name, id)?;
         let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
+        self.check_live(name, id)?;
+        self.append_locked(&mut s, name, id, start, body)
+    }
+
+    /// The session may have ended while this request waited for its lock.
+    fn check_live(&self, name: &RepositoryName, id: &str) -> Result<()> {
+        if self.storage.stat(&started_key(name, id))?.is_none() {
+            return Err(unknown_upload(id));
+        }
+        Ok(())
+    }
+
+    fn append_locked(
+        &self,
+        s: &mut Session,
+        name: &RepositoryName,
+        id: &str,
+        start: Option<u64>,
+        body: &mut dyn Read,
+    ) -> Result<UploadStatus> {
         let size = self.stored_size(name, id)?;
         if let Some(start) = start {
             if start != size {
@@ -201,9 +221,25 @@ impl Registry {
         digest: &Digest,
         body: &mut dyn Read,
     ) -> Result<()> {
-        self.append_upload(name, id, None, body)?;
         let session = self.session(name, id)?;
-        let s = session.lock().unwrap_or_else(|p| p.into_inner());
+        // Held to the end: a cancel or another finish waits, then finds the
+        // session gone.
+        let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
+        self.check_live(name, id)?;
+        self.append_locked(&mut s, name, id, None, body)?;
+        let data = data_key(name, id);
+        if s.size == 0 && self.storage.stat(&data)?.is_none() {
+            // An empty blob: nothing was ever appended.
+            self.storage.put(&data, b"")?;
+        }
+        // What is renamed into place must be exactly what was hashed.
+        if self.stored_size(name, id)? != s.size {
+            s.hasher = None;
+            return Err(Error::spec(
+                ErrorCode::BlobUploadInvalid,
+                format!("upload {id} changed while it was being finished"),
+            ));
+        }
         let hasher = match &s.hasher {
             Some(h) if digest.algorithm() == Algorithm::Sha256 => h.clone(),
             _ => self.rehash(name, id, digest.algorithm())?,
@@ -215,28 +251,52 @@ impl Registry {
                 format!("upload {id}: content is {actual}, not {digest}"),
             ));
         }
-        let data = data_key(name, id);
-        if self.storage.stat(&data)?.is_none() {
-            // An empty blob: nothing was ever appended.
-            self.storage.put(&data, b"")?;
-        }
         if self.blob_stored(digest)? {
             self.storage.delete(&data)?;
+            // Pushed again: garbage collection spares it for a while.
+            self.storage.touch(&blob_key(digest))?;
         } else {
             self.storage.rename(&data, &blob_key(digest))?;
+            self.storage.touch(&blob_key(digest))?;
         }
         self.link_blob(name, digest)?;
-        drop(s);
-        self.cancel_upload(name, id)
+        self.end_session(name, id)
     }
 
     /// Ends a session and drops its bytes.
     pub fn cancel_upload(&self, name: &RepositoryName, id: &str) -> Result<()> {
-        if self.storage.stat(&started_key(name, id))?.is_none() {
-            return Err(unknown_upload(id));
-        }
+        let session = self.session(name, id)?;
+        let _held = session.lock().unwrap_or_else(|p| p.into_inner());
+        self.check_live(name, id)?;
+        self.end_session(name, id)
+    }
+
+    fn end_session(&self, name: &RepositoryName, id: &str) -> Result<()> {
         self.lock_sessions().remove(id);
         self.storage
             .delete(&repo_key(name, &format!("_uploads/{id}")))
+    }
+
+    /// Ends sessions started more than `max_age` ago; returns how many.
+    pub fn purge_uploads(&self, max_age: std::time::Duration) -> Result<usize> {
+        let now = std::time::SystemTime::now();
+        let mut purged = 0;
+        for repo in self.all_repositories()? {
+            let Ok(name) = RepositoryName::new(&repo) else {
+                continue;
+            };
+            for id in self.storage.list(&repo_key(&name, "_uploads"))? {
+                let started = self.storage.stat(&started_key(&name, &id))?;
+                let old = started
+                    .is_none_or(|m| now.duration_since(m.modified).unwrap_or_default() > max_age);
+                if old {
+                    self.lock_sessions().remove(&id);
+                    self.storage
+                        .delete(&repo_key(&name, &format!("_uploads/{id}")))?;
+                    purged += 1;
+                }
+            }
+        }
+        Ok(purged)
     }
 }

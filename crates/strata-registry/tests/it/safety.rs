@@ -185,3 +185,131 @@ fn http_1_0_keep_alive_is_announced() {
         );
     }
 }
+
+/// Sends raw bytes, returns the whole answer (the server closes or times out).
+fn raw(s: &TestServer, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(s.addr()).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    conn.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn ambiguous_framing_is_refused_not_smuggled() {
+    let s = TestServer::start();
+    for request in [
+        &b"POST /v2/a/blobs/uploads/ HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 20\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n"[..],
+        b"POST /v2/a/blobs/uploads/ HTTP/1.1\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /v2/a/blobs/uploads/ HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /v2/a/blobs/uploads/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ] {
+        let answer = raw(&s, request);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert_eq!(answer.matches("HTTP/1.1").count(), 1, "one answer only: {answer}");
+    }
+}
+
+#[test]
+fn hostile_numbers_and_ranges_get_answers_not_panics() {
+    let s = TestServer::start();
+    let a = call(&s, "POST", "/v2/n/blobs/uploads/", &[], b"");
+    let loc = a.header("location").unwrap().to_owned();
+    let huge = call(
+        &s,
+        "PATCH",
+        &loc,
+        &[("Content-Range", "0-18446744073709551615")],
+        b"x",
+    );
+    assert_eq!(huge.status, 416);
+    let (_, _) = put_image(&s, "n", "v1", &[b"ranged"]);
+    let d = Digest::sha256_of(b"ranged");
+    // Several ranges, or another unit: the whole blob, as RFC 9110 allows.
+    for range in ["bytes=0-1,3-4", "items=0-1", "bytes=x-y"] {
+        let a = call(
+            &s,
+            "GET",
+            &format!("/v2/n/blobs/{d}"),
+            &[("Range", range)],
+            b"",
+        );
+        assert_eq!(
+            (a.status, a.body.as_slice()),
+            (200, &b"ranged"[..]),
+            "{range}"
+        );
+    }
+    // Odd methods are counted under one label.
+    raw(
+        &s,
+        b"XXXXXXXX /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    let metrics = String::from_utf8(call(&s, "GET", "/metrics", &[], b"").body).unwrap();
+    assert!(
+        metrics.contains("method=\"OTHER\"") && !metrics.contains("XXXXXXXX"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("strata_registry_request_duration_seconds_count"));
+}
+
+#[test]
+fn metrics_need_credentials_and_a_cache_takes_no_pushes() {
+    let dir = strata_testkit::TempDir::new("metrics-auth");
+    let htpasswd = dir.join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("{}\n", strata_registry::auth::hash_line("u", "p").unwrap()),
+    )
+    .unwrap();
+    let s = TestServer::with(|c| c.htpasswd = Some(htpasswd.clone()));
+    assert_eq!(call(&s, "GET", "/metrics", &[], b"").status, 401);
+    assert_eq!(call(&s, "GET", "/healthz", &[], b"").status, 200);
+    assert_eq!(
+        call(
+            &s,
+            "GET",
+            "/metrics",
+            &[("Authorization", "Basic dTpw")],
+            b""
+        )
+        .status,
+        200
+    );
+    let cache = TestServer::with(|c| c.proxy_remote = Some("http://127.0.0.1:9".into()));
+    let a = call(&cache, "POST", "/v2/x/blobs/uploads/", &[], b"");
+    assert_eq!((a.status, a.code()), (405, "UNSUPPORTED".to_owned()));
+}
+
+/// A DELETE racing the PUT that finishes an upload never leaves a blob whose
+/// bytes are not its digest's.
+#[test]
+fn cancel_racing_finish_never_stores_wrong_bytes() {
+    let s = TestServer::start();
+    let data = vec![9u8; 16 << 20];
+    let mut h = strata_oci::digest::Digester::new(strata_oci::Algorithm::Sha512);
+    h.update(&data);
+    let digest = h.finish();
+    for _ in 0..3 {
+        let a = call(&s, "POST", "/v2/race/blobs/uploads/", &[], b"");
+        let loc = a.header("location").unwrap().to_owned();
+        assert_eq!(call(&s, "PATCH", &loc, &[], &data).status, 202);
+        std::thread::scope(|scope| {
+            let finish =
+                scope.spawn(|| call(&s, "PUT", &format!("{loc}?digest={digest}"), &[], b"").status);
+            std::thread::sleep(Duration::from_millis(5));
+            let cancel = call(&s, "DELETE", &loc, &[], b"").status;
+            let finished = finish.join().unwrap();
+            assert!(
+                (finished == 201 && cancel == 404) || (finished == 404 && cancel == 204),
+                "finish {finished}, cancel {cancel}"
+            );
+        });
+        let got = call(&s, "GET", &format!("/v2/race/blobs/{digest}"), &[], b"");
+        if got.status == 200 {
+            assert_eq!(got.body.len(), data.len(), "a stored blob is whole");
+        }
+    }
+}
