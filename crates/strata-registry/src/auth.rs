@@ -13,6 +13,9 @@ use strata_oci::Digest;
 
 use crate::error::{Error, Result};
 
+/// A bcrypt hash (cost 10) of a random string, checked for unknown users.
+const DUMMY_HASH: &str = "$2y$10$o3FeKo3SFV8aqsoI/M7KIeXPx8JNAgeCXrS3y67xMEA37f8K5Cn0C";
+
 /// Users and their bcrypt hashes, re-read when the file changes.
 #[derive(Debug)]
 pub struct Htpasswd {
@@ -75,6 +78,14 @@ impl Htpasswd {
         Ok(())
     }
 
+    fn knows(&self, user: &str) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .users
+            .contains_key(user)
+    }
+
     /// The user an `Authorization: Basic …` header proves, if it does.
     pub fn check(&self, authorization: Option<&str>) -> Option<String> {
         let encoded = authorization?.strip_prefix("Basic ")?;
@@ -90,8 +101,18 @@ impl Htpasswd {
             if state.verified.contains(&key) {
                 return Some(user.to_owned());
             }
-            state.users.get(user)?.clone()
+            // An unknown user costs a bcrypt too, so timing does not tell
+            // which user names exist.
+            state
+                .users
+                .get(user)
+                .cloned()
+                .unwrap_or_else(|| DUMMY_HASH.to_owned())
         };
+        if !self.knows(user) {
+            let _ = bcrypt::verify(password, &hash);
+            return None;
+        }
         if bcrypt::verify(password, &hash).unwrap_or(false) {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             state.verified.insert(key);
@@ -140,6 +161,9 @@ mod tests {
         assert_eq!(h.check(Some("Bearer x")), None);
         assert_eq!(h.check(None), None);
         assert_eq!(h.check(Some("Basic !!!")), None);
+        // An unknown user: refused, after a real bcrypt (the dummy hash parses).
+        assert!(bcrypt::verify("x", DUMMY_HASH).is_ok());
+        assert_eq!(h.check(Some("Basic Ym9iOnM=")), None);
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub fn gc(args: &GcArgs) -> Result<ExitCode> {
         ))?;
     }
     print(&format!(
-        "{} manifests, {} blobs in use; {} blobs {} ({}); {} unreferenced blobs younger than {} spared\n",
+        "{} manifests, {} blobs in use; {} blobs {} ({}); {} unreferenced blobs younger than {} spared; {} abandoned uploads ended\n",
         report.manifests,
         report.marked,
         report.swept.len(),
@@ -116,6 +116,7 @@ pub fn gc(args: &GcArgs) -> Result<ExitCode> {
         human_size(report.bytes),
         report.spared,
         args.grace,
+        report.uploads_purged,
     ))?;
     Ok(ExitCode::SUCCESS)
 }

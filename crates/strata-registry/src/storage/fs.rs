@@ -67,10 +67,15 @@ impl Storage for FsStorage {
         let p = self.path(key)?;
         let dir = parent_of(&p);
         fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+        // Unique across threads, processes and hosts sharing the volume.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let tmp = dir.join(format!(
-            "{TEMP_PREFIX}{}-{:?}",
+            "{TEMP_PREFIX}{}-{nanos}-{}",
             std::process::id(),
-            std::thread::current().id()
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let write = || -> io::Result<()> {
             let mut f = File::create(&tmp)?;
