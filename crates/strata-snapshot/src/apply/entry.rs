@@ -106,8 +106,7 @@ impl Applier {
             return Ok(());
         };
         let parent = self
-            .root
-            .dir_create(parent_rel)
+            .parent_dir(parent_rel)
             .map_err(at("create parent of"))?;
         let existing = fsops::lstat_at(&parent, name).map_err(at("stat"))?;
         let is_dir = matches!(checked.kind, EntryKind::Dir);
@@ -342,6 +341,79 @@ impl Applier {
         if let Some(gate) = self.opts.lowers_ready.take() {
             (gate.0)()?;
         }
+        self.copy_up_file(target, parent_rel, name, not_found)
+    }
+
+    /// Overlay mode: the directory `rel` of this layer, made if missing. Like
+    /// overlayfs, a directory made here takes the owner, mode, times and
+    /// xattrs of the nearest lower layer's directory at that path; otherwise
+    /// an entry whose parents the layer does not list would show them as
+    /// 0755 root-owned directories over the lower ones.
+    pub(super) fn parent_dir(&mut self, rel: &Path) -> std::io::Result<OwnedFd> {
+        if self.opts.mode != WhiteoutMode::Overlay || self.opts.lowers.is_empty() {
+            return self.root.dir_create(rel);
+        }
+        let missing: Vec<PathBuf> = rel
+            .ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .filter(|p| {
+                matches!(
+                    self.root.open_in(p, OFlags::PATH | OFlags::DIRECTORY),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound
+                )
+            })
+            .map(Path::to_path_buf)
+            .collect();
+        let fd = self.root.dir_create(rel)?;
+        if !missing.is_empty() {
+            if let Some(gate) = self.opts.lowers_ready.take() {
+                (gate.0)()?;
+            }
+            for dir in &missing {
+                self.copy_dir_meta(dir)?;
+            }
+        }
+        Ok(fd)
+    }
+
+    /// Gives `rel`, a directory this layer just made, the metadata of the
+    /// nearest lower layer's directory at that path (overlay xattrs excepted).
+    fn copy_dir_meta(&mut self, rel: &Path) -> std::io::Result<()> {
+        for lower in self.opts.lowers.clone() {
+            let lower_root = Root::open(&lower)?;
+            let src = match lower_root.open_in(rel, OFlags::RDONLY | OFlags::DIRECTORY) {
+                Ok(fd) => fd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let st = rustix::fs::fstat(&src)?;
+            let mut meta = Meta {
+                uid: st.st_uid,
+                gid: st.st_gid,
+                mode: st.st_mode & 0o7777,
+                mtime: u64::try_from(st.st_mtime).unwrap_or(0),
+                xattrs: fsops::fd_xattrs(&src)?
+                    .into_iter()
+                    .filter(|(n, _)| !n.starts_with("trusted.overlay."))
+                    .collect(),
+            };
+            self.confine(&mut meta);
+            let dst = self.root.open_in(rel, OFlags::RDONLY | OFlags::DIRECTORY)?;
+            self.set_meta(&dst, &meta)?;
+            // Entries made inside later change its time: set again at the end.
+            self.dir_times.push((rel.to_path_buf(), meta.mtime));
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    fn copy_up_file(
+        &mut self,
+        target: &Path,
+        parent_rel: &Path,
+        name: &std::ffi::OsStr,
+        not_found: impl Fn() -> std::io::Error,
+    ) -> std::io::Result<()> {
         for lower in self.opts.lowers.clone() {
             let lower_root = Root::open(&lower)?;
             let (src_parent, st) = match fsops::lookup_in_layer(&lower_root, target)? {
@@ -349,7 +421,7 @@ impl Applier {
                 fsops::Lookup::Absent => continue,
                 fsops::Lookup::Hidden => return Err(not_found()),
             };
-            let parent = self.root.dir_create(parent_rel)?;
+            let parent = self.parent_dir(parent_rel)?;
             match FileType::from_raw_mode(st.st_mode) {
                 FileType::RegularFile => {
                     // Never open what is not a regular file: a FIFO would block and a
@@ -404,7 +476,8 @@ impl Applier {
 
     fn whiteout(&mut self, target: &Path) -> Result<()> {
         self.stats.entries += 1;
-        let at = |op| Error::io(op, self.root.path().join(target));
+        let full = self.root.path().join(target);
+        let at = |op| Error::io(op, full.clone());
         let Some((parent_rel, name)) = fsops::split(target) else {
             return Ok(());
         };
@@ -425,8 +498,7 @@ impl Applier {
             WhiteoutMode::Literal => {}
             WhiteoutMode::Overlay => {
                 let parent = self
-                    .root
-                    .dir_create(parent_rel)
+                    .parent_dir(parent_rel)
                     .map_err(at("create parent of"))?;
                 fsops::remove_at(&parent, name).map_err(at("replace"))?;
                 rustix::fs::mknodat(

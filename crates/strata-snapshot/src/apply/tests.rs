@@ -355,3 +355,39 @@ fn a_node_swapped_for_a_symlink_is_never_changed_through_it() {
         );
     }
 }
+
+#[test]
+fn a_hard_link_into_a_lower_layer_copies_up_with_the_lower_directories() {
+    let lower = TempDir::new("copyup-lower");
+    let app = lower.join("home/app");
+    fs::create_dir_all(&app).unwrap();
+    fs::write(app.join("f"), b"shared").unwrap();
+    fs::set_permissions(&app, fs::Permissions::from_mode(0o700)).unwrap();
+    if is_root() {
+        rustix::fs::chown(
+            &app,
+            Some(rustix::fs::Uid::from_raw(1000)),
+            Some(rustix::fs::Gid::from_raw(1000)),
+        )
+        .unwrap();
+    }
+    let upper = TempDir::new("copyup-upper");
+    // The layer holds only the link: no entries for its directories.
+    let tar = TarBuilder::new()
+        .hardlink("home/app/g", "home/app/f")
+        .file("home/app/new", b"new")
+        .finish();
+    let mut opts = ApplyOptions::new(WhiteoutMode::Overlay);
+    opts.lowers = vec![lower.path().to_path_buf()];
+    apply_layer(&tar[..], upper.path(), opts).unwrap();
+    assert_eq!(fs::read(upper.join("home/app/g")).unwrap(), b"shared");
+    let meta = fs::metadata(upper.join("home/app")).unwrap();
+    assert_eq!(
+        meta.mode() & 0o7777,
+        0o700,
+        "the lower directory's mode, as overlayfs copies up"
+    );
+    if is_root() {
+        assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
+    }
+}
