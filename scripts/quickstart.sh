@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: installs what Strata needs, builds it, makes the base images,
-# shows them, runs containers from them and builds an image from a Dockerfile. Run as root (apt-get, and the default store /var/lib/strata).
+# shows them, runs containers from them, builds an image from a Dockerfile,
+# and ships it through a private registry (strata registry serve) to a second store. Run as root (apt-get, and the default store /var/lib/strata).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,17 @@ echo "== strata build again: every step comes from the cache"
 "$STRATA" build --progress plain -t myapp:v1 "$ctx" 2>&1 | grep -c CACHED | sed 's/$/ steps CACHED/'
 echo "== strata run --rm myapp:v1"
 "$STRATA" run --rm myapp:v1
+echo "== strata registry serve --addr 127.0.0.1:5555 (a private registry), then push and pull"
+reg=$(mktemp -d)
+"$STRATA" registry serve --addr 127.0.0.1:5555 --storage "$reg/storage" 2>"$reg/log" &
+regpid=$!
+trap 'kill $regpid 2>/dev/null; rm -rf "$reg" "$ctx"' EXIT
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/5555) 2>/dev/null && break; sleep 0.1; done
+"$STRATA" tag myapp:v1 127.0.0.1:5555/demo/myapp:v1
+"$STRATA" push 127.0.0.1:5555/demo/myapp:v1
+echo "== strata pull into a second, empty store, and run it from there"
+STRATA_ROOT="$reg/client" "$STRATA" pull 127.0.0.1:5555/demo/myapp:v1
+STRATA_ROOT="$reg/client" "$STRATA" run --rm 127.0.0.1:5555/demo/myapp:v1
 echo "== strata system df"
 "$STRATA" system df
 echo
