@@ -131,6 +131,8 @@ impl Registry {
     /// The session may have ended while this request waited for its lock.
     fn check_live(&self, name: &RepositoryName, id: &str) -> Result<()> {
         if self.storage.stat(&started_key(name, id))?.is_none() {
+            // Ended meanwhile: forget any entry a late lookup made.
+            self.lock_sessions().remove(id);
             return Err(unknown_upload(id));
         }
         Ok(())
@@ -271,10 +273,14 @@ impl Registry {
         self.end_session(name, id)
     }
 
+    /// Ends a session; called with its lock held. The files go first, then
+    /// the lock's map entry: a request that looked the session up meanwhile
+    /// holds the same lock, waits, and then finds the session gone.
     fn end_session(&self, name: &RepositoryName, id: &str) -> Result<()> {
-        self.lock_sessions().remove(id);
         self.storage
-            .delete(&repo_key(name, &format!("_uploads/{id}")))
+            .delete(&repo_key(name, &format!("_uploads/{id}")))?;
+        self.lock_sessions().remove(id);
+        Ok(())
     }
 
     /// Ends sessions started more than `max_age` ago; returns how many.
@@ -290,9 +296,11 @@ impl Registry {
                 let old = started
                     .is_none_or(|m| now.duration_since(m.modified).unwrap_or_default() > max_age);
                 if old {
-                    self.lock_sessions().remove(&id);
-                    self.storage
-                        .delete(&repo_key(&name, &format!("_uploads/{id}")))?;
+                    let session = self.lock_sessions().get(&id).cloned();
+                    let _held = session
+                        .as_ref()
+                        .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
+                    self.end_session(&name, &id)?;
                     purged += 1;
                 }
             }
