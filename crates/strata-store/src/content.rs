@@ -91,7 +91,12 @@ impl ContentStore {
 
     /// Writes a whole small blob (manifest, config) at once.
     pub fn put(&self, bytes: &[u8], expected: Expected) -> Result<BlobInfo> {
-        let mut w = self.writer()?;
+        // Hashed with the algorithm of the digest it must have (sha256 or sha512).
+        let algorithm = expected
+            .digest
+            .as_ref()
+            .map_or(Algorithm::Sha256, Digest::algorithm);
+        let mut w = self.writer_for(algorithm)?;
         w.write_all(bytes).map_err(Error::io("write", &w.path))?;
         w.commit(expected)
     }

@@ -244,7 +244,7 @@ impl Host {
             size: blob.size,
             progress,
         };
-        let mut writer = self.store().content().writer()?;
+        let mut writer = self.store().content().writer_for(blob.digest.algorithm())?;
         let (tx, rx) = pipe::pipe();
         let (stored, stats) = std::thread::scope(|scope| {
             let receiving = scope.spawn(move || {

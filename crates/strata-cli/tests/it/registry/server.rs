@@ -448,3 +448,65 @@ fn podman_pushes_to_and_pulls_from_our_registry() {
     t.ok(&["pull", &name]);
     assert_eq!(t.ok(&["images", "-q", &name]).trim().len(), 12);
 }
+
+#[test]
+fn sha512_images_push_and_pull() {
+    use strata_distribution::{ManifestRef, RepositoryName};
+    use strata_oci::digest::Digester;
+    use strata_oci::{
+        media_type, Algorithm, Descriptor, ImageConfig, ImageManifest, Platform, RootFs,
+    };
+    use strata_registry_client::{Client, ClientOptions};
+    let r = Served::start(&[]);
+    let client = Client::new(&r.addr, ClientOptions::default()).unwrap();
+    let repo = RepositoryName::new("sha512/img").unwrap();
+    let sha512 = |b: &[u8]| {
+        let mut h = Digester::new(Algorithm::Sha512);
+        h.update(b);
+        h.finish()
+    };
+    let upload = |bytes: Vec<u8>, media: &str| {
+        let d = sha512(&bytes);
+        let size = bytes.len() as u64;
+        client
+            .push_blob(&repo, &d, size, None, &mut || {
+                Ok(Box::new(std::io::Cursor::new(bytes.clone())))
+            })
+            .unwrap();
+        Descriptor::new(media, d, size)
+    };
+    let tar = strata_testkit::TarBuilder::new()
+        .file("hello", b"sha512 world")
+        .finish();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    let layer = upload(gz.finish().unwrap(), media_type::OCI_LAYER_GZIP);
+    let host = Platform::host();
+    let config = ImageConfig {
+        architecture: host.architecture.clone(),
+        os: host.os.clone(),
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids: vec![strata_oci::Digest::sha256_of(&tar)],
+        },
+        ..ImageConfig::default()
+    };
+    let config = upload(config.to_bytes(), media_type::OCI_CONFIG);
+    let manifest = ImageManifest::new_oci(config, vec![layer]);
+    client
+        .put_manifest(
+            &repo,
+            &ManifestRef::tag("1").unwrap(),
+            media_type::OCI_MANIFEST,
+            &manifest.to_bytes(),
+        )
+        .unwrap();
+    let t = Strata::new();
+    let name = format!("{}/sha512/img:1", r.addr);
+    t.ok(&["pull", &name]);
+    t.assert_consistent();
+    // And on, to another repository: the sha512 blobs go up as they came.
+    let again = format!("{}/sha512/again:1", r.addr);
+    t.ok(&["tag", &name, &again]);
+    t.ok(&["push", &again]);
+}
