@@ -75,7 +75,12 @@ impl Digest {
 
     /// The SHA-256 digest of `data`.
     pub fn sha256_of(data: &[u8]) -> Self {
-        let mut d = Digester::new(Algorithm::Sha256);
+        Digest::of(Algorithm::Sha256, data)
+    }
+
+    /// The digest of `data` with `algorithm`.
+    pub fn of(algorithm: Algorithm, data: &[u8]) -> Self {
+        let mut d = Digester::new(algorithm);
         d.update(data);
         d.finish()
     }

@@ -135,7 +135,10 @@ impl Client {
             count: 0,
         };
         let octets = ("Content-Type", "application/octet-stream".to_owned());
-        if size > MONOLITHIC_MAX {
+        // Large blobs stream in one PATCH and the final PUT carries nothing;
+        // small ones go up in the PUT itself.
+        let streamed = size > MONOLITHIC_MAX;
+        if streamed {
             let resp = self.send(
                 Request {
                     method: "PATCH",
@@ -148,37 +151,27 @@ impl Client {
             )?;
             let resp = expect(resp, &[202, 204], &what)?;
             location = crate::blob::location(&resp, &what)?;
-            let done = format!("{}digest={digest}", with_query(&location));
-            let resp = self.send(
-                Request {
-                    method: "PUT",
-                    target: done,
-                    scopes,
-                    headers: vec![octets],
-                    what: what.clone(),
-                },
-                Payload::Bytes(&[]),
-            )?;
-            // A retried final PUT may find its session gone because the first
-            // one succeeded and only its answer was lost.
-            if resp.status().as_u16() == 404 && self.has_blob(repo, digest)? {
-                return Ok(PushedBlob::Uploaded);
-            }
-            expect(resp, &[201], &what)?;
-        } else {
-            let done = format!("{}digest={digest}", with_query(&location));
-            let resp = self.send(
-                Request {
-                    method: "PUT",
-                    target: done,
-                    scopes,
-                    headers: vec![octets],
-                    what: what.clone(),
-                },
-                Payload::Stream(&mut counted, size),
-            )?;
-            expect(resp, &[201], &what)?;
         }
+        let resp = self.send(
+            Request {
+                method: "PUT",
+                target: format!("{}digest={digest}", with_query(&location)),
+                scopes,
+                headers: vec![octets],
+                what: what.clone(),
+            },
+            if streamed {
+                Payload::Bytes(&[])
+            } else {
+                Payload::Stream(&mut counted, size)
+            },
+        )?;
+        // A retried final PUT may find its session gone because the first one
+        // succeeded and only its answer was lost.
+        if streamed && resp.status().as_u16() == 404 && self.has_blob(repo, digest)? {
+            return Ok(PushedBlob::Uploaded);
+        }
+        expect(resp, &[201], &what)?;
         if counted.count != size {
             return Err(Error::protocol(
                 &what,

@@ -83,9 +83,7 @@ impl Client {
         };
         let digest = match reference.as_digest() {
             Some(want) => {
-                let mut hasher = strata_oci::digest::Digester::new(want.algorithm());
-                hasher.update(&bytes);
-                let got = hasher.finish();
+                let got = Digest::of(want.algorithm(), &bytes);
                 if &got != want {
                     return Err(Error::DigestMismatch {
                         what,

@@ -1,6 +1,6 @@
 //! `registry serve`, `registry gc` and `registry htpasswd`.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -128,14 +128,7 @@ pub fn htpasswd(args: &HtpasswdArgs) -> Result<ExitCode> {
         io::stdin().read_to_string(&mut s)?;
         s.trim_end_matches(['\n', '\r']).to_owned()
     } else {
-        if !io::stdin().is_terminal() {
-            bail!("cannot prompt: standard input is not a terminal; use --password-stdin");
-        }
-        eprint!("Password: ");
-        io::stderr().flush()?;
-        let mut s = String::new();
-        io::stdin().read_line(&mut s)?;
-        s.trim_end_matches(['\n', '\r']).to_owned()
+        super::registry::prompt("Password: ", false)?
     };
     if password.is_empty() {
         bail!("the password is empty");

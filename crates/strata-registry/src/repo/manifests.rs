@@ -132,9 +132,7 @@ impl Registry {
         }
         let digest = match reference.as_digest() {
             Some(want) => {
-                let mut h = strata_oci::digest::Digester::new(want.algorithm());
-                h.update(bytes);
-                let got = h.finish();
+                let got = Digest::of(want.algorithm(), bytes);
                 if &got != want {
                     return Err(Error::spec(
                         ErrorCode::DigestInvalid,

@@ -289,9 +289,7 @@ fn metrics_need_credentials_and_a_cache_takes_no_pushes() {
 fn cancel_racing_finish_never_stores_wrong_bytes() {
     let s = TestServer::start();
     let data = vec![9u8; 16 << 20];
-    let mut h = strata_oci::digest::Digester::new(strata_oci::Algorithm::Sha512);
-    h.update(&data);
-    let digest = h.finish();
+    let digest = Digest::of(strata_oci::Algorithm::Sha512, &data);
     for _ in 0..3 {
         let a = call(&s, "POST", "/v2/race/blobs/uploads/", &[], b"");
         let loc = a.header("location").unwrap().to_owned();

@@ -212,12 +212,10 @@ pub fn login(args: &LoginArgs) -> Result<ExitCode> {
 }
 
 /// Reads a line from the terminal; without echo for passwords.
-fn prompt(question: &str, echo: bool) -> Result<String> {
+pub(super) fn prompt(question: &str, echo: bool) -> Result<String> {
     let stdin = io::stdin();
     if !stdin.is_terminal() {
-        bail!(
-            "cannot prompt: standard input is not a terminal; use --username and --password-stdin"
-        );
+        bail!("cannot prompt: standard input is not a terminal; use --password-stdin");
     }
     eprint!("{question}");
     io::stderr().flush()?;

@@ -9,7 +9,7 @@ use super::{busybox_as, image_id, Proxy, Registry, Setup};
 use crate::common::Strata;
 
 /// `login` with the password on standard input; returns the output.
-fn login(s: &Strata, server: &str, user: &str, password: &str) -> std::process::Output {
+pub(super) fn login(s: &Strata, server: &str, user: &str, password: &str) -> std::process::Output {
     login_with(s, &[server], user, password)
 }
 

@@ -165,22 +165,7 @@ fn tls_and_htpasswd_on_our_registry() {
     std::fs::copy(certs.join("ca.crt"), ca.join("ca.crt")).unwrap();
     let err = s.fails(&["push", &name]);
     assert!(err.contains("unauthorized"), "{err}");
-    let login = |password: &str| {
-        let mut child = s
-            .cmd(&["login", "-u", "alice", "--password-stdin", &r.addr])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(password.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let login = |password: &str| super::auth::login(&s, &r.addr, "alice", password);
     assert!(!login("wrong").status.success());
     assert!(login("s3cret").status.success());
     s.ok(&["push", &name]);
@@ -452,7 +437,6 @@ fn podman_pushes_to_and_pulls_from_our_registry() {
 #[test]
 fn sha512_images_push_and_pull() {
     use strata_distribution::{ManifestRef, RepositoryName};
-    use strata_oci::digest::Digester;
     use strata_oci::{
         media_type, Algorithm, Descriptor, ImageConfig, ImageManifest, Platform, RootFs,
     };
@@ -460,11 +444,7 @@ fn sha512_images_push_and_pull() {
     let r = Served::start(&[]);
     let client = Client::new(&r.addr, ClientOptions::default()).unwrap();
     let repo = RepositoryName::new("sha512/img").unwrap();
-    let sha512 = |b: &[u8]| {
-        let mut h = Digester::new(Algorithm::Sha512);
-        h.update(b);
-        h.finish()
-    };
+    let sha512 = |b: &[u8]| strata_oci::Digest::of(Algorithm::Sha512, b);
     let upload = |bytes: Vec<u8>, media: &str| {
         let d = sha512(&bytes);
         let size = bytes.len() as u64;
