@@ -67,12 +67,11 @@ impl Host {
     pub fn containers(&self) -> Result<Vec<Container>> {
         let mut out = Vec::new();
         for entry in fsutil::dir_entries(&self.containers_dir())? {
-            let dir = entry.path();
-            if !dir.join("container.json").is_file() {
-                continue; // being created or removed
-            }
-            match self.load_container(dir) {
+            match self.load_container(entry.path()) {
                 Ok(c) => out.push(c),
+                // Being created or removed (a `run --rm` ending meanwhile):
+                // not a container to list, nor a problem to report.
+                Err(e) if e.kind() == strata_oci::ErrorKind::NotFound => {}
                 Err(e) => tracing::warn!("skipping container {}: {e}", entry.path().display()),
             }
         }
