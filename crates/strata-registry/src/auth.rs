@@ -14,7 +14,7 @@ use strata_oci::Digest;
 use crate::error::{Error, Result};
 
 /// A bcrypt hash (cost 10) of a random string, checked for unknown users.
-const DUMMY_HASH: &str = "$2y$10$o3FeKo3SFV8aqsoI/M7KIeXPx8JNAgeCXrS3y67xMEA37f8K5Cn0C";
+pub(crate) const DUMMY_HASH: &str = "$2y$10$o3FeKo3SFV8aqsoI/M7KIeXPx8JNAgeCXrS3y67xMEA37f8K5Cn0C";
 
 /// Users and their bcrypt hashes, re-read when the file changes.
 #[derive(Debug)]
@@ -88,10 +88,8 @@ impl Htpasswd {
 
     /// The user an `Authorization: Basic …` header proves, if it does.
     pub fn check(&self, authorization: Option<&str>) -> Option<String> {
-        let encoded = authorization?.strip_prefix("Basic ")?;
-        let decoded = decode_base64(encoded.trim())?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (user, password) = text.split_once(':')?;
+        let (user, password) = basic_credentials(authorization?)?;
+        let (user, password) = (user.as_str(), password.as_str());
         if let Err(e) = self.reload() {
             tracing::warn!(error = %e, "htpasswd unreadable; keeping the users read before");
         }
@@ -130,6 +128,14 @@ pub fn hash_line(user: &str, password: &str) -> Result<String> {
     }
     let hash = bcrypt::hash(password, 10).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(format!("{user}:{hash}"))
+}
+
+/// The user and password of an `Authorization: Basic …` header.
+pub fn basic_credentials(authorization: &str) -> Option<(String, String)> {
+    let encoded = authorization.strip_prefix("Basic ")?;
+    let text = String::from_utf8(decode_base64(encoded.trim())?).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
 }
 
 fn decode_base64(s: &str) -> Option<Vec<u8>> {

@@ -12,6 +12,16 @@
 //! [tls]
 //! cert = "/etc/strata/registry.crt"
 //! key = "/etc/strata/registry.key"
+//!
+//! [rbac]                           # accounts, projects, roles, token service
+//! enabled = true                   # or `serve --rbac`
+//! database = "/var/lib/strata-registry/rbac/accounts.db"  # the default: <storage>/rbac/
+//! token_key = "/var/lib/strata-registry/rbac/token.key"   # ES256 key, made if missing
+//! service = "strata-registry"      # the tokens' audience and the challenge's service
+//! issuer = "strata-registry"
+//! realm = "https://registry.example/token"  # default: this server's /token
+//! token_ttl = "5m"
+//! login_failures = 5               # per address and account per minute; 4x per address
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,6 +45,29 @@ pub struct Tls {
     pub key: PathBuf,
 }
 
+/// Access control (`[rbac]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RbacConfig {
+    /// Turn it on.
+    pub enabled: Option<bool>,
+    /// The account database (SQLite).
+    pub database: Option<PathBuf>,
+    /// The token signing key (PKCS#8 PEM, ECDSA P-256).
+    pub token_key: Option<PathBuf>,
+    /// The service name (token audience).
+    pub service: Option<String>,
+    /// The token issuer.
+    pub issuer: Option<String>,
+    /// The token endpoint URL sent in challenges.
+    pub realm: Option<String>,
+    /// Token lifetime (`300s`, `5m`, `1h`).
+    pub token_ttl: Option<String>,
+    /// Failed logins allowed per client address and account per minute
+    /// (four times as many per address); raise it behind a proxy.
+    pub login_failures: Option<usize>,
+}
+
 /// The settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +86,8 @@ pub struct Config {
     pub log_level: Option<String>,
     /// TLS.
     pub tls: Option<Tls>,
+    /// Access control.
+    pub rbac: Option<RbacConfig>,
 }
 
 impl Config {
@@ -70,7 +105,48 @@ impl Config {
                 return Err(format!("proxy_remote {remote:?}: must be an http(s) URL"));
             }
         }
+        if config.rbac_enabled() && config.htpasswd.is_some() {
+            return Err("htpasswd and rbac exclude each other: rbac has its own accounts".into());
+        }
+        if let Some(ttl) = config.rbac.as_ref().and_then(|r| r.token_ttl.as_deref()) {
+            crate::rbac::model::parse_lifetime(ttl)?
+                .ok_or_else(|| format!("token_ttl {ttl:?}: tokens must expire"))?;
+        }
         Ok(config)
+    }
+
+    /// Whether access control is on.
+    pub fn rbac_enabled(&self) -> bool {
+        self.rbac.as_ref().and_then(|r| r.enabled).unwrap_or(false)
+    }
+
+    /// The account database.
+    pub fn rbac_database(&self) -> PathBuf {
+        self.rbac
+            .as_ref()
+            .and_then(|r| r.database.clone())
+            .unwrap_or_else(|| crate::rbac::default_dir(&self.storage()).join("accounts.db"))
+    }
+
+    /// The token service's settings and key file.
+    pub fn rbac_settings(&self) -> (crate::rbac::Settings, PathBuf) {
+        let r = self.rbac.clone().unwrap_or_default();
+        let defaults = crate::rbac::Settings::default();
+        let settings = crate::rbac::Settings {
+            service: r.service.unwrap_or(defaults.service),
+            issuer: r.issuer.unwrap_or(defaults.issuer),
+            realm: r.realm,
+            token_ttl: r
+                .token_ttl
+                .and_then(|t| crate::rbac::model::parse_lifetime(&t).ok().flatten())
+                .unwrap_or(defaults.token_ttl),
+            tls: self.tls.is_some(),
+            login_failures: r.login_failures.unwrap_or(defaults.login_failures),
+        };
+        let key = r
+            .token_key
+            .unwrap_or_else(|| crate::rbac::default_dir(&self.storage()).join("token.key"));
+        (settings, key)
     }
 
     /// The listen address.
@@ -109,5 +185,12 @@ mod tests {
             .expect_err("typo")
             .contains("adr"));
         assert!(Config::parse("proxy_remote = \"reg:5000\"").is_err());
+        let both = Config::parse("htpasswd = \"h\"\n[rbac]\nenabled = true\n").expect_err("both");
+        assert!(both.contains("exclude"), "{both}");
+        assert!(Config::parse("[rbac]\ntoken_ttl = \"never\"\n").is_err());
+        let c = Config::parse("storage = \"/s\"\n[rbac]\nenabled = true\ntoken_ttl = \"1m\"\n")
+            .expect("rbac");
+        assert_eq!(c.rbac_database(), PathBuf::from("/s/rbac/accounts.db"));
+        assert_eq!(c.rbac_settings().0.token_ttl, 60);
     }
 }

@@ -32,6 +32,13 @@ pub enum Error {
     /// A configuration file or flag that is wrong.
     #[error("{0}")]
     Config(String),
+    /// An account, project, member or robot argument that is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// An account, project, member or robot that already exists, or a
+    /// project that still holds repositories.
+    #[error("{0}")]
+    Conflict(String),
     /// Reading or writing storage failed.
     #[error("{op} {path}: {source}")]
     Io {
@@ -62,7 +69,8 @@ impl Error {
             },
             Error::Wire(e) => e.kind(),
             Error::Upstream(e) => e.kind(),
-            Error::Config(_) => ErrorKind::InvalidArgument,
+            Error::Config(_) | Error::Invalid(_) => ErrorKind::InvalidArgument,
+            Error::Conflict(_) => ErrorKind::Conflict,
             Error::Io { source, .. } => ErrorKind::of_io(source),
             Error::Internal(_) => ErrorKind::Internal,
         }

@@ -10,6 +10,8 @@
 //!   `Expect: 100-continue`, `sendfile` for blobs on plain TCP, rustls).
 //! - [`handlers`]: routes to repository operations and spec error bodies.
 //! - [`auth`]: htpasswd (bcrypt) Basic authentication.
+//! - [`rbac`]: accounts, projects, roles, robots, the token service and
+//!   the audit log (`serve --rbac`).
 //! - [`gc`]: mark and sweep, safe beside pushes in flight.
 //! - [`config`]: the TOML configuration and its defaults.
 //! - [`proxy`]: pull-through cache mode, through the registry client.
@@ -26,6 +28,7 @@ pub mod handlers;
 pub mod http;
 pub mod metrics;
 pub mod proxy;
+pub mod rbac;
 pub mod repo;
 pub mod serve;
 pub mod storage;

@@ -12,6 +12,8 @@ use crate::handlers::App;
 use crate::http::{self, Server};
 use crate::metrics::Metrics;
 use crate::proxy::Upstream;
+use crate::rbac::sqlite::SqliteAccounts;
+use crate::rbac::Rbac;
 use crate::repo::Registry;
 use crate::storage::FsStorage;
 
@@ -39,6 +41,18 @@ impl Prepared {
             Some(t) => Some(http::tls_config(&t.cert, &t.key)?),
             None => None,
         };
+        let rbac = if config.rbac_enabled() {
+            if config.htpasswd.is_some() {
+                return Err(Error::Config(
+                    "htpasswd and rbac exclude each other: rbac has its own accounts".into(),
+                ));
+            }
+            let accounts = Arc::new(SqliteAccounts::open(&config.rbac_database())?);
+            let (settings, key) = config.rbac_settings();
+            Some(Arc::new(Rbac::new(accounts, &key, settings)?))
+        } else {
+            None
+        };
         let server = Server::bind(config.addr(), tls)?;
         Ok(Prepared {
             server,
@@ -47,6 +61,7 @@ impl Prepared {
                 htpasswd,
                 metrics: Arc::new(Metrics::default()),
                 proxy,
+                rbac,
             }),
         })
     }

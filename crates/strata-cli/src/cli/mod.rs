@@ -8,6 +8,7 @@ mod build;
 mod containers;
 mod registry;
 mod server;
+mod server_admin;
 
 pub use build::*;
 pub use containers::*;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+pub use super::server_admin::*;
+
 /// `registry …` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
@@ -13,6 +15,20 @@ pub enum RegistryCommand {
     Gc(GcArgs),
     /// Add or replace a user in an htpasswd file (bcrypt).
     Htpasswd(HtpasswdArgs),
+    /// Manage the accounts of `serve --rbac`.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects (the first component of repository names).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage project members and their roles.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Manage robot accounts (for CI).
+    #[command(subcommand)]
+    Robot(RobotCommand),
+    /// Show who pulled, pushed, deleted or changed what.
+    Audit(AuditArgs),
 }
 
 /// Where the configuration and storage are.
@@ -49,6 +65,10 @@ pub struct ServeArgs {
     /// Allow DELETE of manifests, tags and blobs.
     #[arg(long)]
     pub delete_enabled: bool,
+    /// Role-based access control: accounts, projects and the token service
+    /// (see `registry user|project|member|robot`).
+    #[arg(long, conflicts_with = "htpasswd")]
+    pub rbac: bool,
 }
 
 /// `registry gc`.

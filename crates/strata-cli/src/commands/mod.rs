@@ -8,6 +8,7 @@ mod images;
 mod inspect;
 mod registry;
 mod server;
+mod server_admin;
 mod system;
 mod terminal;
 mod top;
@@ -46,6 +47,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Serve(a)) => server::serve(&a),
         Command::Registry(RegistryCommand::Gc(a)) => server::gc(&a),
         Command::Registry(RegistryCommand::Htpasswd(a)) => server::htpasswd(&a),
+        Command::Registry(RegistryCommand::User(c)) => server_admin::user(&c),
+        Command::Registry(RegistryCommand::Project(c)) => server_admin::project(&c),
+        Command::Registry(RegistryCommand::Member(c)) => server_admin::member(&c),
+        Command::Registry(RegistryCommand::Robot(c)) => server_admin::robot(&c),
+        Command::Registry(RegistryCommand::Audit(a)) => server_admin::audit(&a),
         Command::Builder(BuilderCommand::Prune(a)) => build::prune(&open()?, &a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open()?, &a),
         Command::Inspect(a) => inspect::run(&open()?, &a, inspect::Kind::Any),

@@ -13,7 +13,7 @@ use crate::cli::{GcArgs, HtpasswdArgs, ServeArgs, ServerLocation};
 use crate::render::human_size;
 
 /// The configuration file's settings with the flags laid over them.
-fn base_config(location: &ServerLocation) -> Result<Config> {
+pub(super) fn base_config(location: &ServerLocation) -> Result<Config> {
     let mut config = match &location.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -51,6 +51,9 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     if args.delete_enabled {
         config.delete_enabled = Some(true);
     }
+    if args.rbac {
+        config.rbac.get_or_insert_with(Default::default).enabled = Some(true);
+    }
     let prepared = Prepared::new(&config)?;
     let addr = prepared.local_addr()?;
     let scheme = if config.tls.is_some() {
@@ -61,7 +64,9 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     eprintln!(
         "strata registry listening on {scheme}://{addr} (storage {}{}{})",
         config.storage().display(),
-        if config.htpasswd.is_some() {
+        if config.rbac_enabled() {
+            ", rbac: token service at /token, admin API at /api/v1"
+        } else if config.htpasswd.is_some() {
             ", htpasswd auth"
         } else {
             ""

@@ -1,8 +1,11 @@
 //! From requests to repository operations: routing, authentication, spec
 //! error bodies, the access log and metrics.
 
+mod access;
+pub mod api;
 mod blobs;
 mod manifests;
+mod token;
 mod uploads;
 
 use std::io::Read;
@@ -15,6 +18,7 @@ use crate::auth::Htpasswd;
 use crate::error::{Error, Result};
 use crate::http::{Handler, Request, Response};
 use crate::metrics::Metrics;
+use crate::rbac::grant::Caller;
 use crate::repo::Registry;
 
 /// The registry's request handler.
@@ -27,6 +31,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The upstream of a pull-through cache.
     pub proxy: Option<crate::proxy::Upstream>,
+    /// Accounts, projects and the token service (`--rbac`).
+    pub rbac: Option<Arc<crate::rbac::Rbac>>,
 }
 
 /// The realm of the Basic challenge.
@@ -80,7 +86,28 @@ impl App {
         if req.path == "/healthz" {
             return Ok(Response::empty(200).body(b"ok\n".to_vec()));
         }
-        if let Some(h) = &self.htpasswd {
+        if let Some(rbac) = &self.rbac {
+            if req.path == "/token" {
+                return self.token(rbac, req);
+            }
+            if req.path == "/api/v1" || req.path.starts_with("/api/v1/") {
+                return Ok(self.api(rbac, req));
+            }
+            if req.path == "/metrics" {
+                let admin = rbac.login(req.header("authorization"), &req.remote)?;
+                if !admin.is_ok_and(|p| p.is_admin()) {
+                    return Ok(Response::json(
+                        401,
+                        ErrorBody::single(
+                            ErrorEntry::new(ErrorCode::Unauthorized)
+                                .with_message("metrics are for system admins"),
+                        )
+                        .to_vec(),
+                    )
+                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")));
+                }
+            }
+        } else if let Some(h) = &self.htpasswd {
             if h.check(req.header("authorization")).is_none() {
                 let body = ErrorBody::single(
                     ErrorEntry::new(ErrorCode::Unauthorized)
@@ -131,21 +158,36 @@ impl App {
                 "this registry is a pull-through cache: it takes no pushes or deletes",
             ));
         }
-        match route {
+        let caller = match &self.rbac {
+            Some(rbac) => {
+                let needs = access::needs(&route, &req.method);
+                match rbac.authorize(req.header("authorization"), &needs)? {
+                    Ok(caller) => Some(caller),
+                    Err(denial) => {
+                        let asked = access::challenge_needs(&route, req, &needs);
+                        return Ok(access::denied(rbac, req, denial, &asked));
+                    }
+                }
+            }
+            None => None,
+        };
+        let resp = match &route {
             Route::Base => Ok(Response::json(200, b"{}".to_vec())),
-            Route::Catalog => self.catalog(req),
-            Route::Tags { name } => self.tags(req, &name),
-            Route::Manifest { name, reference } => self.manifest(req, &name, &reference),
-            Route::Blob { name, digest } => self.blob(req, &name, &digest),
-            Route::UploadStart { name } => self.upload_start(req, &name),
-            Route::Upload { name, id } => self.upload(req, &name, &id),
-            Route::Referrers { name, digest } => self.referrers(req, &name, &digest),
-        }
+            Route::Catalog => self.catalog(req, caller.as_ref()),
+            Route::Tags { name } => self.tags(req, name),
+            Route::Manifest { name, reference } => self.manifest(req, name, reference),
+            Route::Blob { name, digest } => self.blob(req, name, digest),
+            Route::UploadStart { name } => self.upload_start(req, name, caller.as_ref()),
+            Route::Upload { name, id } => self.upload(req, name, id),
+            Route::Referrers { name, digest } => self.referrers(req, name, digest),
+        }?;
+        self.audit(caller.as_ref(), &route, req, resp.status);
+        Ok(resp)
     }
 
-    fn catalog(&self, req: &Request<'_>) -> Result<Response> {
+    fn catalog(&self, req: &Request<'_>, caller: Option<&Caller>) -> Result<Response> {
         let paging = Pagination::from_query(&req.query)?;
-        let all = self.registry.catalog()?;
+        let all = self.visible_catalog(caller)?;
         let (page, next) = paging.page(&all);
         let body = serde_json::to_vec(&Catalog {
             repositories: page.to_vec(),

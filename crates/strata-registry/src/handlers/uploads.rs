@@ -10,6 +10,8 @@ use strata_oci::Digest;
 use super::{query_value, App};
 use crate::error::{Error, Result};
 use crate::http::{Request, Response};
+use crate::rbac::grant::Caller;
+use crate::rbac::Perms;
 
 fn session_response(status: u16, name: &RepositoryName, id: &str, size: u64) -> Response {
     Response::empty(status)
@@ -36,12 +38,18 @@ impl App {
         &self,
         req: &mut Request<'_>,
         name: &RepositoryName,
+        caller: Option<&Caller>,
     ) -> Result<Response> {
         if let (Some(mount), Some(from)) = (query_value(req, "mount")?, query_value(req, "from")?) {
             let digest = strata_distribution::name::parse_digest(&mount)?;
-            // An invalid `from` is no mount: a plain upload starts instead.
+            // An invalid `from`, or one the caller may not pull from, is no
+            // mount: a plain upload starts instead, as the spec allows.
             if let Ok(from) = RepositoryName::new(&from) {
-                if self.registry.mount_blob(name, &from, &digest)? {
+                let may_read = match (&self.rbac, caller) {
+                    (Some(rbac), Some(c)) => c.may(rbac, from.as_ref(), Perms::PULL)?,
+                    _ => true,
+                };
+                if may_read && self.registry.mount_blob(name, &from, &digest)? {
                     return Ok(created(name, &digest));
                 }
             }

@@ -24,6 +24,10 @@ const IDLE: Duration = Duration::from_secs(60);
 const HEAD_TIME: Duration = Duration::from_secs(10);
 /// How often an idle connection looks at the stop flag.
 const POLL: Duration = Duration::from_millis(250);
+/// How long a closing connection keeps reading what the client still sends.
+const LINGER: Duration = Duration::from_secs(2);
+/// How much of it is read at most.
+const LINGER_BYTES: u64 = 64 << 20;
 /// Most connections served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 1024;
 /// Bytes per `sendfile` call.
@@ -238,8 +242,37 @@ fn connection(
         reader.get_ref().tcp().set_read_timeout(Some(IDLE))?;
         let keep_alive = serve_one(&mut reader, &head, &remote, handler)?;
         reader.get_ref().tcp().set_read_timeout(Some(POLL))?;
-        if !keep_alive || stop.load(Ordering::SeqCst) {
+        if !keep_alive {
+            linger(reader.get_ref().tcp());
             return Ok(());
+        }
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+    }
+}
+
+/// Closes a connection whose request body was not read whole (a refused
+/// upload): the write side first, then what the client is still sending is
+/// read and dropped for a while. Closing with unread data would reset the
+/// connection, and the client would lose the answer it has not read yet.
+fn linger(tcp: &TcpStream) {
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
+    let deadline = Instant::now() + LINGER;
+    let _ = tcp.set_read_timeout(Some(POLL));
+    let mut left = LINGER_BYTES;
+    let mut buf = [0u8; 16 * 1024];
+    let mut reader = tcp;
+    while left > 0 && Instant::now() < deadline {
+        match reader.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => left = left.saturating_sub(n as u64),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
         }
     }
 }

@@ -5,7 +5,7 @@ use strata_oci::{media_type, Descriptor, Digest, ImageManifest};
 use crate::{call, put_blob, put_image, TestServer};
 
 #[test]
-fn tags_and_catalog_page_with_links() {
+pub(crate) fn tags_and_catalog_page_with_links() {
     let s = TestServer::start();
     for tag in ["c", "a", "e", "b", "d"] {
         put_image(&s, "lib/tags", tag, &[b"x"]);
@@ -40,7 +40,7 @@ fn tags_and_catalog_page_with_links() {
 }
 
 #[test]
-fn referrers_list_subject_manifests_and_filter() {
+pub(crate) fn referrers_list_subject_manifests_and_filter() {
     let s = TestServer::start();
     let (_, subject) = put_image(&s, "r", "v1", &[b"base"]);
     let push_referrer = |artifact: &str, body: &[u8]| -> Digest {

@@ -5,9 +5,12 @@
 
 mod discovery;
 mod management;
+mod matrix;
 mod pull;
 mod push;
+mod rbac;
 mod safety;
+mod tokens;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -21,6 +24,9 @@ use strata_testkit::TempDir;
 pub struct TestServer {
     pub base: String,
     pub dir: Arc<TempDir>,
+    /// `--rbac` is on: [`call`] logs in as the system admin through the
+    /// token flow.
+    pub rbac: bool,
     stopper: strata_registry::http::Stopper,
     thread: Option<JoinHandle<()>>,
 }
@@ -42,7 +48,14 @@ impl TestServer {
             delete_enabled: Some(true),
             ..Config::default()
         };
+        if tokens::workflows_under_rbac() {
+            tokens::enable_rbac(&mut config);
+        }
         tweak(&mut config);
+        let rbac = config.rbac_enabled();
+        if rbac {
+            tokens::bootstrap_admin(&config);
+        }
         let prepared = Prepared::new(&config).unwrap();
         let base = format!("http://{}", prepared.local_addr().unwrap());
         let stopper = prepared.stopper();
@@ -50,6 +63,7 @@ impl TestServer {
         TestServer {
             base,
             dir,
+            rbac,
             stopper,
             thread: Some(thread),
         }
@@ -79,6 +93,7 @@ impl Drop for TestServer {
 }
 
 /// One answer.
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -115,8 +130,23 @@ fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-/// Sends a request to `server` (path or absolute URL).
+/// Sends a request to `server` (path or absolute URL); on a server with
+/// `--rbac`, as the system admin through the token flow.
 pub fn call(
+    server: &TestServer,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    if server.rbac {
+        return tokens::call_as_admin(server, method, target, headers, body);
+    }
+    send(server, method, target, headers, body)
+}
+
+/// Sends one request, as it is.
+pub fn send(
     server: &TestServer,
     method: &str,
     target: &str,

@@ -5,7 +5,7 @@ use strata_oci::Digest;
 use crate::{call, put_image, TestServer};
 
 #[test]
-fn tags_manifests_and_blobs_can_be_deleted() {
+pub(crate) fn tags_manifests_and_blobs_can_be_deleted() {
     let s = TestServer::start();
     let (_, d) = put_image(&s, "del", "v1", &[b"layer"]);
     let a = call(
@@ -62,7 +62,7 @@ fn tags_manifests_and_blobs_can_be_deleted() {
 }
 
 #[test]
-fn deletes_can_be_disabled() {
+pub(crate) fn deletes_can_be_disabled() {
     let s = TestServer::with(|c| c.delete_enabled = Some(false));
     let (_, d) = put_image(&s, "keep", "v1", &[b"l"]);
     let a = call(&s, "DELETE", &format!("/v2/keep/manifests/{d}"), &[], b"");

@@ -5,7 +5,7 @@ use strata_oci::{media_type, Digest};
 use crate::{call, put_image, TestServer};
 
 #[test]
-fn manifests_and_blobs_come_back_as_pushed() {
+pub(crate) fn manifests_and_blobs_come_back_as_pushed() {
     let s = TestServer::start();
     let (bytes, digest) = put_image(&s, "team/app", "v1", &[b"layer one"]);
     assert_eq!(call(&s, "GET", "/v2/", &[], b"").status, 200);
@@ -70,7 +70,7 @@ fn manifests_and_blobs_come_back_as_pushed() {
 }
 
 #[test]
-fn unknown_things_get_spec_errors() {
+pub(crate) fn unknown_things_get_spec_errors() {
     let s = TestServer::start();
     put_image(&s, "a", "v1", &[b"x"]);
     let missing = Digest::sha256_of(b"nothing");

@@ -5,7 +5,7 @@ use strata_oci::{media_type, Descriptor, Digest, ImageManifest};
 use crate::{call, put_blob, put_image, TestServer};
 
 #[test]
-fn monolithic_post_with_digest() {
+pub(crate) fn monolithic_post_with_digest() {
     let s = TestServer::start();
     let data = b"one request";
     let d = Digest::sha256_of(data);
@@ -42,7 +42,7 @@ fn monolithic_post_with_digest() {
 }
 
 #[test]
-fn chunked_uploads_in_order_and_their_status() {
+pub(crate) fn chunked_uploads_in_order_and_their_status() {
     let s = TestServer::start();
     let a = call(&s, "POST", "/v2/c/blobs/uploads/", &[], b"");
     assert_eq!((a.status, a.header("range")), (202, Some("0-0")));
@@ -87,7 +87,7 @@ fn chunked_uploads_in_order_and_their_status() {
 }
 
 #[test]
-fn chunked_transfer_encoding_bodies() {
+pub(crate) fn chunked_transfer_encoding_bodies() {
     let s = TestServer::start();
     let a = call(&s, "POST", "/v2/te/blobs/uploads/", &[], b"");
     let loc = a.header("location").unwrap().to_owned();
@@ -121,7 +121,7 @@ fn chunked_transfer_encoding_bodies() {
 }
 
 #[test]
-fn mounts_link_blobs_from_another_repository() {
+pub(crate) fn mounts_link_blobs_from_another_repository() {
     let s = TestServer::start();
     let d = put_blob(&s, "src/repo", b"shared");
     let a = call(
@@ -152,7 +152,7 @@ fn mounts_link_blobs_from_another_repository() {
 }
 
 #[test]
-fn manifests_are_validated() {
+pub(crate) fn manifests_are_validated() {
     let s = TestServer::start();
     let missing = Descriptor::new(
         media_type::OCI_LAYER_GZIP,

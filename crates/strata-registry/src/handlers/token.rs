@@ -1,0 +1,91 @@
+//! `/token`: Docker's token endpoint (`GET` with Basic credentials, as
+//! docker, podman and skopeo do) and its OAuth2 form (`POST` with
+//! `grant_type=password`).
+
+use strata_distribution::query::parse_query;
+use strata_distribution::{ErrorBody, ErrorCode, ErrorEntry, Scope};
+
+use super::{read_small, App};
+use crate::error::{Error, Result};
+use crate::http::{Request, Response};
+use crate::rbac::grant::Denial;
+use crate::rbac::{Principal, Rbac};
+
+/// Largest form body accepted.
+const FORM_MAX: usize = 64 * 1024;
+
+fn scopes(pairs: &[(String, String)]) -> Result<Vec<Scope>> {
+    let mut out = Vec::new();
+    for (_, value) in pairs.iter().filter(|(k, _)| k == "scope") {
+        out.extend(Scope::parse_list(value)?);
+    }
+    Ok(out)
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> Response {
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    Response::json(status, body.to_string().into_bytes())
+}
+
+impl App {
+    pub(super) fn token(&self, rbac: &Rbac, req: &mut Request<'_>) -> Result<Response> {
+        let (who, pairs) = match req.method.as_str() {
+            "GET" => {
+                let pairs = parse_query(&req.query)?;
+                (rbac.login(req.header("authorization"), &req.remote)?, pairs)
+            }
+            "POST" => {
+                let body = read_small(req, FORM_MAX)?;
+                let text = String::from_utf8_lossy(&body).replace('+', "%20");
+                let pairs = parse_query(&text)?;
+                let field = |k: &str| {
+                    pairs
+                        .iter()
+                        .find(|(key, _)| key == k)
+                        .map(|(_, v)| v.as_str())
+                };
+                if field("grant_type") != Some("password") {
+                    return Ok(oauth_error(
+                        400,
+                        "unsupported_grant_type",
+                        "only grant_type=password is supported",
+                    ));
+                }
+                let (Some(user), Some(password)) = (field("username"), field("password")) else {
+                    return Ok(oauth_error(
+                        400,
+                        "invalid_request",
+                        "username and password are required",
+                    ));
+                };
+                (rbac.login_with(user, password, &req.remote)?, pairs)
+            }
+            other => {
+                return Err(Error::spec(
+                    ErrorCode::Unsupported,
+                    format!("{other} is not allowed on /token"),
+                ))
+            }
+        };
+        let who: Principal = match who {
+            Ok(p) => p,
+            Err(Denial::TooMany(wait)) => {
+                let body = ErrorBody::single(
+                    ErrorEntry::new(ErrorCode::TooManyRequests)
+                        .with_message("too many failed logins; try again later"),
+                );
+                return Ok(Response::json(429, body.to_vec())
+                    .header("Retry-After", wait.as_secs().to_string()));
+            }
+            Err(Denial::Unauthorized { message, .. }) => {
+                let body = ErrorBody::single(
+                    ErrorEntry::new(ErrorCode::Unauthorized).with_message(message),
+                );
+                return Ok(Response::json(401, body.to_vec()));
+            }
+        };
+        let token = rbac.issue(&who, &scopes(&pairs)?)?;
+        let body = serde_json::to_vec(&token).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Response::json(200, body).header("Cache-Control", "no-store"))
+    }
+}

@@ -1,0 +1,552 @@
+//! The embedded account store: one SQLite file in WAL mode with full
+//! syncs, so a crash loses no committed change. The schema is versioned with
+//! `PRAGMA user_version`; each migration runs in its own transaction.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::accounts::{Accounts, AuditEvent, AuditQuery, Member, Project, Robot, User};
+use super::model::{Perms, Role};
+use crate::error::{Error, Result};
+
+/// The migrations, in order; `user_version` counts those applied.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        admin INTEGER NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE projects (
+        name TEXT PRIMARY KEY,
+        public INTEGER NOT NULL,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE members (
+        project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        PRIMARY KEY (project, user)
+    );
+    CREATE TABLE robots (
+        project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        actions INTEGER NOT NULL,
+        expires INTEGER,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (project, name)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        project TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        remote TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit (time);
+    CREATE INDEX audit_by_project ON audit (project, time);
+    CREATE TABLE revision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+    INSERT INTO revision VALUES (1, 0);
+"];
+
+/// Accounts in a SQLite database file.
+#[derive(Debug)]
+pub struct SqliteAccounts {
+    conn: Mutex<Connection>,
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    Error::Internal(format!("account database: {e}"))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl SqliteAccounts {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<SqliteAccounts> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+        }
+        let mut conn = Connection::open(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(db_err)?;
+        migrate(&mut conn)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Hashes are in there: readable by the owner only.
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(SqliteAccounts {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(db_err)
+    }
+
+    /// Runs a write in a transaction that also bumps the revision.
+    fn write(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<usize>) -> Result<usize> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction().map_err(db_err)?;
+        let changed = f(&tx)?;
+        tx.execute("UPDATE revision SET value = value + 1 WHERE id = 1", [])
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(changed)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_err)?;
+    if version > MIGRATIONS.len() {
+        return Err(Error::Config(format!(
+            "the account database has schema version {version}; this strata knows up to {}",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// A unique-constraint failure as a conflict naming `what`.
+fn conflict(what: String) -> impl FnOnce(rusqlite::Error) -> Error {
+    move |e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => Error::Conflict(what),
+        _ => db_err(e),
+    }
+}
+
+fn must_change(changed: usize, what: String) -> Result<usize> {
+    if changed == 0 {
+        Err(Error::NotFound(what))
+    } else {
+        Ok(changed)
+    }
+}
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        name: r.get(0)?,
+        admin: r.get(1)?,
+        disabled: r.get(2)?,
+        created: r.get(3)?,
+    })
+}
+
+fn project_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
+    Ok(Project {
+        name: r.get(0)?,
+        public: r.get(1)?,
+        created: r.get(2)?,
+    })
+}
+
+fn robot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Robot> {
+    Ok(Robot {
+        project: r.get(0)?,
+        name: r.get(1)?,
+        perms: Perms::from_bits(r.get(2)?),
+        expires: r.get(3)?,
+        created: r.get(4)?,
+    })
+}
+
+fn role_of(text: String) -> rusqlite::Result<Role> {
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+impl Accounts for SqliteAccounts {
+    fn add_user(&self, name: &str, hash: &str, admin: bool) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (name, hash, admin, created) VALUES (?1, ?2, ?3, ?4)",
+                params![name, hash, admin, now()],
+            )
+            .map_err(conflict(format!("user {name} exists")))
+        })?;
+        Ok(())
+    }
+
+    fn user(&self, name: &str) -> Result<Option<(User, String)>> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT name, admin, disabled, created, hash FROM users WHERE name = ?1",
+            )?
+            .query_row([name], |r| Ok((user_row(r)?, r.get(4)?)))
+            .optional()
+        })
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        self.with(|c| {
+            c.prepare("SELECT name, admin, disabled, created FROM users ORDER BY name")?
+                .query_map([], user_row)?
+                .collect()
+        })
+    }
+
+    fn set_password(&self, name: &str, hash: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET hash = ?2 WHERE name = ?1",
+                    params![name, hash],
+                )
+                .map_err(db_err)?;
+            must_change(n, format!("user {name}"))
+        })?;
+        Ok(())
+    }
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET disabled = ?2 WHERE name = ?1",
+                    params![name, disabled],
+                )
+                .map_err(db_err)?;
+            must_change(n, format!("user {name}"))
+        })?;
+        Ok(())
+    }
+
+    fn create_project(&self, name: &str, public: bool) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO projects (name, public, created) VALUES (?1, ?2, ?3)",
+                params![name, public, now()],
+            )
+            .map_err(conflict(format!("project {name} exists")))
+        })?;
+        Ok(())
+    }
+
+    fn project(&self, name: &str) -> Result<Option<Project>> {
+        self.with(|c| {
+            c.prepare_cached("SELECT name, public, created FROM projects WHERE name = ?1")?
+                .query_row([name], project_row)
+                .optional()
+        })
+    }
+
+    fn projects(&self) -> Result<Vec<Project>> {
+        self.with(|c| {
+            c.prepare("SELECT name, public, created FROM projects ORDER BY name")?
+                .query_map([], project_row)?
+                .collect()
+        })
+    }
+
+    fn delete_project(&self, name: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute("DELETE FROM projects WHERE name = ?1", [name])
+                .map_err(db_err)?;
+            must_change(n, format!("project {name}"))
+        })?;
+        Ok(())
+    }
+
+    fn set_member(&self, project: &str, user: &str, role: Role) -> Result<()> {
+        if self.project(project)?.is_none() {
+            return Err(Error::NotFound(format!("project {project}")));
+        }
+        if self.user(user)?.is_none() {
+            return Err(Error::NotFound(format!("user {user}")));
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO members (project, user, role) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (project, user) DO UPDATE SET role = excluded.role",
+                params![project, user, role.as_str()],
+            )
+            .map_err(db_err)
+        })?;
+        Ok(())
+    }
+
+    fn remove_member(&self, project: &str, user: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM members WHERE project = ?1 AND user = ?2",
+                    [project, user],
+                )
+                .map_err(db_err)?;
+            must_change(n, format!("member {user} of project {project}"))
+        })?;
+        Ok(())
+    }
+
+    fn members(&self, project: &str) -> Result<Vec<Member>> {
+        self.with(|c| {
+            c.prepare("SELECT user, role FROM members WHERE project = ?1 ORDER BY user")?
+                .query_map([project], |r| {
+                    Ok(Member {
+                        user: r.get(0)?,
+                        role: role_of(r.get(1)?)?,
+                    })
+                })?
+                .collect()
+        })
+    }
+
+    fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
+        self.with(|c| {
+            c.prepare_cached("SELECT project, role FROM members WHERE user = ?1")?
+                .query_map([user], |r| Ok((r.get(0)?, role_of(r.get(1)?)?)))?
+                .collect()
+        })
+    }
+
+    fn add_robot(&self, robot: &Robot, hash: &str) -> Result<()> {
+        if self.project(&robot.project)?.is_none() {
+            return Err(Error::NotFound(format!("project {}", robot.project)));
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO robots (project, name, hash, actions, expires, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    robot.project,
+                    robot.name,
+                    hash,
+                    robot.perms.bits(),
+                    robot.expires,
+                    robot.created
+                ],
+            )
+            .map_err(conflict(format!(
+                "robot {} exists in project {}",
+                robot.name, robot.project
+            )))
+        })?;
+        Ok(())
+    }
+
+    fn robot(&self, project: &str, name: &str) -> Result<Option<(Robot, String)>> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT project, name, actions, expires, created, hash FROM robots
+                 WHERE project = ?1 AND name = ?2",
+            )?
+            .query_row([project, name], |r| Ok((robot_row(r)?, r.get(5)?)))
+            .optional()
+        })
+    }
+
+    fn robots(&self, project: &str) -> Result<Vec<Robot>> {
+        self.with(|c| {
+            c.prepare(
+                "SELECT project, name, actions, expires, created FROM robots
+                 WHERE project = ?1 ORDER BY name",
+            )?
+            .query_map([project], robot_row)?
+            .collect()
+        })
+    }
+
+    fn revoke_robot(&self, project: &str, name: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM robots WHERE project = ?1 AND name = ?2",
+                    [project, name],
+                )
+                .map_err(db_err)?;
+            must_change(n, format!("robot {name} of project {project}"))
+        })?;
+        Ok(())
+    }
+
+    fn record(&self, events: &[AuditEvent]) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO audit (time, actor, action, project, target, detail, remote)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for e in events {
+                    insert.execute(params![
+                        e.time, e.actor, e.action, e.project, e.target, e.detail, e.remote
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        let limit = if query.limit == 0 {
+            i64::MAX
+        } else {
+            query.limit as i64
+        };
+        self.with(|c| {
+            let mut rows: Vec<AuditEvent> = c
+                .prepare(
+                    "SELECT time, actor, action, project, target, detail, remote FROM audit
+                     WHERE (?1 IS NULL OR project = ?1) AND time >= ?2
+                     ORDER BY id DESC LIMIT ?3",
+                )?
+                .query_map(
+                    params![query.project, query.since.unwrap_or(0), limit],
+                    |r| {
+                        Ok(AuditEvent {
+                            time: r.get(0)?,
+                            actor: r.get(1)?,
+                            action: r.get(2)?,
+                            project: r.get(3)?,
+                            target: r.get(4)?,
+                            detail: r.get(5)?,
+                            remote: r.get(6)?,
+                        })
+                    },
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.reverse();
+            Ok(rows)
+        })
+    }
+
+    fn revision(&self) -> Result<u64> {
+        self.with(|c| {
+            c.prepare_cached("SELECT value FROM revision WHERE id = 1")?
+                .query_row([], |r| r.get(0))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (strata_testkit::TempDir, SqliteAccounts) {
+        let dir = strata_testkit::TempDir::new("accounts");
+        let db = SqliteAccounts::open(&dir.join("rbac/accounts.db")).expect("open");
+        (dir, db)
+    }
+
+    #[test]
+    fn accounts_round_trip_and_bump_the_revision() {
+        let (dir, db) = open();
+        let r0 = db.revision().expect("rev");
+        db.add_user("alice", "h1", false).expect("add");
+        assert!(matches!(
+            db.add_user("alice", "h", true),
+            Err(Error::Conflict(_))
+        ));
+        db.create_project("team", false).expect("project");
+        db.set_member("team", "alice", Role::Developer)
+            .expect("member");
+        db.set_member("team", "alice", Role::Maintainer)
+            .expect("role change");
+        assert!(matches!(
+            db.set_member("team", "bob", Role::Guest),
+            Err(Error::NotFound(_))
+        ));
+        assert_eq!(
+            db.roles("alice").expect("roles"),
+            vec![("team".into(), Role::Maintainer)]
+        );
+        let robot = Robot {
+            project: "team".into(),
+            name: "ci".into(),
+            perms: Perms::PULL.with(Perms::PUSH),
+            expires: Some(99),
+            created: 1,
+        };
+        db.add_robot(&robot, "rh").expect("robot");
+        assert_eq!(
+            db.robot("team", "ci").expect("get"),
+            Some((robot, "rh".into()))
+        );
+        db.set_disabled("alice", true).expect("disable");
+        let (alice, hash) = db.user("alice").expect("get").expect("alice");
+        assert!(alice.disabled);
+        assert_eq!(hash, "h1");
+        assert!(db.revision().expect("rev") > r0);
+        // Deleting the project takes its members and robots.
+        db.delete_project("team").expect("delete");
+        assert!(db.roles("alice").expect("roles").is_empty());
+        assert!(db.robots("team").expect("robots").is_empty());
+        drop(db);
+        // Reopening migrates nothing and keeps the data.
+        let db = SqliteAccounts::open(&dir.join("rbac/accounts.db")).expect("reopen");
+        assert_eq!(db.users().expect("users").len(), 1);
+    }
+
+    #[test]
+    fn audit_is_filtered_by_project_and_time() {
+        let (_dir, db) = open();
+        let event = |time, project: &str| AuditEvent {
+            time,
+            actor: "alice".into(),
+            action: "push".into(),
+            project: project.into(),
+            target: format!("{project}/app"),
+            detail: "v1".into(),
+            remote: "127.0.0.1:1".into(),
+        };
+        db.record(&[event(10, "a"), event(20, "b"), event(30, "a")])
+            .expect("record");
+        let q = |project: Option<&str>, since| AuditQuery {
+            project: project.map(str::to_owned),
+            since,
+            limit: 0,
+        };
+        assert_eq!(db.audit(&q(None, None)).expect("all").len(), 3);
+        let a = db.audit(&q(Some("a"), Some(15))).expect("a");
+        assert_eq!(a, vec![event(30, "a")]);
+        let last = db
+            .audit(&AuditQuery {
+                limit: 1,
+                ..AuditQuery::default()
+            })
+            .expect("last");
+        assert_eq!(last, vec![event(30, "a")]);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let (dir, db) = open();
+        drop(db);
+        let conn = Connection::open(dir.join("rbac/accounts.db")).expect("conn");
+        conn.execute_batch("PRAGMA user_version = 99")
+            .expect("bump");
+        drop(conn);
+        let err = SqliteAccounts::open(&dir.join("rbac/accounts.db")).expect_err("newer");
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+}
