@@ -13,7 +13,12 @@ pub(super) fn login(s: &Strata, server: &str, user: &str, password: &str) -> std
     login_with(s, &[server], user, password)
 }
 
-fn login_with(s: &Strata, args: &[&str], user: &str, password: &str) -> std::process::Output {
+pub(super) fn login_with(
+    s: &Strata,
+    args: &[&str],
+    user: &str,
+    password: &str,
+) -> std::process::Output {
     let mut cmd_args = vec!["login", "-u", user, "--password-stdin"];
     cmd_args.extend(args);
     let mut child = s

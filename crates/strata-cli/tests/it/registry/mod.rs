@@ -8,6 +8,7 @@ mod crash;
 mod faults;
 mod platforms;
 mod pull_push;
+mod rbac;
 mod server;
 
 use std::net::{TcpListener, TcpStream};
@@ -53,6 +54,12 @@ pub enum Setup {
     TlsHtpasswd,
     /// TLS that also requires a client certificate signed by the test CA.
     MutualTls,
+    /// Plain HTTP with Docker's token auth: tokens from `realm`, signed by
+    /// the key of the certificate `cert`.
+    Token {
+        realm: String,
+        cert: PathBuf,
+    },
 }
 
 impl Registry {
@@ -81,6 +88,12 @@ impl Registry {
             config.push_str(&format!(
                 "  tls:\n    certificate: {0}/server.crt\n    key: {0}/server.key\nauth:\n  htpasswd:\n    realm: strata-test\n    path: {0}/htpasswd\n",
                 dir.path().display()
+            ));
+        }
+        if let Setup::Token { realm, cert } = &setup {
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: {realm}\n    service: strata-registry\n    issuer: strata-registry\n    rootcertbundle: {}\n",
+                cert.display()
             ));
         }
         std::fs::write(dir.join("config.yml"), config).unwrap();

@@ -11,9 +11,9 @@ use super::{busybox_as, free_port, image_id, make_certs, wait_for_port, Registry
 use crate::common::{bin, Strata};
 
 /// A `strata registry serve` process; SIGKILLed on drop.
-struct Served {
-    addr: String,
-    dir: TempDir,
+pub(super) struct Served {
+    pub(super) addr: String,
+    pub(super) dir: TempDir,
     child: Child,
 }
 
@@ -22,7 +22,8 @@ impl Served {
         Self::on(TempDir::new("served"), extra)
     }
 
-    fn on(dir: TempDir, extra: &[&str]) -> Served {
+    /// Serves `dir/storage`.
+    pub(super) fn on(dir: TempDir, extra: &[&str]) -> Served {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut child = Command::new(bin())
@@ -43,7 +44,7 @@ impl Served {
         std::mem::replace(&mut self.dir, TempDir::new("served-gone"))
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 }
