@@ -52,6 +52,22 @@ fn password(from_stdin: bool) -> Result<String> {
     Ok(password)
 }
 
+/// A field for the table, control characters escaped (the audit log holds
+/// what clients sent; a terminal must not interpret it).
+fn clean(field: &str) -> String {
+    field
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 fn time(secs: u64) -> String {
     Timestamp::from_unix_seconds(secs as i64).to_rfc3339()
 }
@@ -131,12 +147,7 @@ pub fn project(cmd: &ProjectCommand) -> Result<ExitCode> {
             let storage =
                 std::sync::Arc::new(strata_registry::storage::FsStorage::new(&config.storage())?);
             let registry = strata_registry::repo::Registry::new(storage, false);
-            let prefix = format!("{}/", a.name);
-            let repos = registry
-                .catalog()?
-                .iter()
-                .filter(|r| r.starts_with(&prefix))
-                .count();
+            let repos = registry.count_under(&a.name)?;
             admin(&db).delete_project(&a.name, repos)?;
             eprintln!("Deleted project {}", a.name);
         }
@@ -278,13 +289,32 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
             format!(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 time(e.time),
-                e.actor,
-                e.action,
-                e.target,
-                e.detail,
-                e.remote
+                clean(&e.actor),
+                clean(&e.action),
+                clean(&e.target),
+                clean(&e.detail),
+                clean(&e.remote)
             )
         }),
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_fields_cannot_drive_the_terminal() {
+        assert_eq!(clean("alice"), "alice");
+        assert_eq!(clean("a\u{1b}[8m\tb\nc"), "a\\u{1b}[8m\\tb\\nc");
+    }
+
+    #[test]
+    fn since_takes_times_and_ages() {
+        assert_eq!(since("2026-01-01T00:00:00Z").unwrap(), 1_767_225_600);
+        let now = Timestamp::now().unix_seconds() as u64;
+        assert!(now - since("1h").unwrap() >= 3600);
+        assert!(since("yesterday").is_err());
+    }
 }

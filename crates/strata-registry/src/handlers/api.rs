@@ -256,13 +256,7 @@ impl App {
                 )),
             },
             ("DELETE", []) if who.is_admin() => {
-                let prefix = format!("{project}/");
-                let repos = self
-                    .registry
-                    .catalog()?
-                    .iter()
-                    .filter(|r| r.starts_with(&prefix))
-                    .count();
+                let repos = self.registry.count_under(project)?;
                 admin.delete_project(project, repos)?;
                 Ok(Response::empty(204))
             }

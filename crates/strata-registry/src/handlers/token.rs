@@ -14,10 +14,24 @@ use crate::rbac::{Principal, Rbac};
 /// Largest form body accepted.
 const FORM_MAX: usize = 64 * 1024;
 
-fn scopes(pairs: &[(String, String)]) -> Result<Vec<Scope>> {
+/// Scopes one token may be asked for at most.
+const SCOPES_MAX: usize = 100;
+
+/// The requested scopes, or the answer refusing them (checked before the
+/// login, so a malformed request costs no bcrypt).
+fn scopes(pairs: &[(String, String)]) -> std::result::Result<Vec<Scope>, Response> {
     let mut out = Vec::new();
     for (_, value) in pairs.iter().filter(|(k, _)| k == "scope") {
-        out.extend(Scope::parse_list(value)?);
+        let parsed = Scope::parse_list(value)
+            .map_err(|e| oauth_error(400, "invalid_scope", &e.to_string()))?;
+        out.extend(parsed);
+    }
+    if out.len() > SCOPES_MAX {
+        return Err(oauth_error(
+            400,
+            "invalid_scope",
+            &format!("at most {SCOPES_MAX} scopes per token"),
+        ));
     }
     Ok(out)
 }
@@ -32,6 +46,9 @@ impl App {
         let (who, pairs) = match req.method.as_str() {
             "GET" => {
                 let pairs = parse_query(&req.query)?;
+                if let Err(refused) = scopes(&pairs) {
+                    return Ok(refused);
+                }
                 (rbac.login(req.header("authorization"), &req.remote)?, pairs)
             }
             "POST" => {
@@ -50,6 +67,9 @@ impl App {
                         "unsupported_grant_type",
                         "only grant_type=password is supported",
                     ));
+                }
+                if let Err(refused) = scopes(&pairs) {
+                    return Ok(refused);
                 }
                 let (Some(user), Some(password)) = (field("username"), field("password")) else {
                     return Ok(oauth_error(
@@ -84,7 +104,11 @@ impl App {
                 return Ok(Response::json(401, body.to_vec()));
             }
         };
-        let token = rbac.issue(&who, &scopes(&pairs)?)?;
+        let scopes = match scopes(&pairs) {
+            Ok(s) => s,
+            Err(refused) => return Ok(refused),
+        };
+        let token = rbac.issue(&who, &scopes)?;
         let body = serde_json::to_vec(&token).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(Response::json(200, body).header("Cache-Control", "no-store"))
     }

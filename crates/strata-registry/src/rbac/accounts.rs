@@ -18,6 +18,10 @@ pub struct User {
     pub disabled: bool,
     /// When it was created (Unix seconds).
     pub created: u64,
+    /// A random number the store changes with the password and on disable
+    /// and enable; tokens carry it, and one carrying another is refused.
+    #[serde(skip)]
+    pub stamp: u64,
 }
 
 /// A project: the first path component of its repositories.
@@ -58,6 +62,10 @@ pub struct Robot {
     pub expires: Option<u64>,
     /// When it was created (Unix seconds).
     pub created: u64,
+    /// A random number the store sets when it adds the robot (what is passed
+    /// in is ignored); tokens carry it, so a robot revoked and made again
+    /// under the same name does not revive the old one's tokens.
+    pub stamp: u64,
 }
 
 /// One audited operation.

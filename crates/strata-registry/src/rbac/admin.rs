@@ -191,6 +191,7 @@ impl Admin<'_> {
             perms,
             expires,
             created,
+            stamp: 0,
         };
         self.accounts.add_robot(&record, &hash(&secret)?)?;
         let login = model::robot_login(project, robot);

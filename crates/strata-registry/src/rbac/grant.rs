@@ -6,6 +6,7 @@
 //! passes when its token grants the actions it needs and the caller's role
 //! still allows them.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use strata_distribution::{Scope, TokenResponse};
@@ -69,12 +70,13 @@ impl Need {
 pub struct Caller {
     /// Who.
     pub principal: Principal,
-    access: Vec<Access>,
+    claims: Arc<Claims>,
 }
 
 impl Caller {
     fn token_grants(&self, kind: &str, name: &str, perms: Perms) -> bool {
         let granted = self
+            .claims
             .access
             .iter()
             .filter(|a| a.kind == kind && a.name == name)
@@ -120,26 +122,38 @@ impl Rbac {
         remote: &str,
     ) -> Result<Result<Principal, Denial>> {
         let address = super::limiter::address_of(remote);
-        if let Err(wait) = self.limiter.check(address, login, Instant::now()) {
+        // A name no account can have is checked no further, and never
+        // written to the limiter or the audit log as sent.
+        let plausible = login.len() <= 200 && !login.chars().any(char::is_control);
+        let account = if plausible { login } else { "<invalid>" };
+        let (found, hash) = if plausible {
+            self.credentials(login)?
+        } else {
+            (None, DUMMY_HASH.to_owned())
+        };
+        // Credentials verified before pass at once: no guess is involved.
+        if let Some(principal) = found.clone().filter(|_| self.known(login, password, &hash)) {
+            return Ok(Ok(principal));
+        }
+        let _turn = self.limiter.turn(address, account);
+        let started = Instant::now();
+        if let Err(wait) = self.limiter.attempt(address, account, started) {
             return Ok(Err(Denial::TooMany(wait)));
         }
-        let (found, hash) = self.credentials(login)?;
         // bcrypt runs for unknown accounts too (on the dummy hash), so
         // timing does not tell which names exist.
         let matches = self.password_matches(login, password, &hash);
         if let (true, Some(principal)) = (matches, found) {
-            self.limiter.succeed(address, login);
+            self.limiter.succeed(address, account, started);
             return Ok(Ok(principal));
         }
-        self.limiter.fail(address, login, Instant::now());
         self.audit.record(super::AuditEvent {
             time: now(),
-            actor: login.to_owned(),
+            actor: account.to_owned(),
             action: "login.failed".into(),
-            project: model::parse_robot_login(login)
-                .map_or("", |(p, _)| p)
-                .to_owned(),
-            target: login.to_owned(),
+            // Failures are the server's business, not a project's.
+            project: String::new(),
+            target: account.to_owned(),
             detail: String::new(),
             remote: remote.to_owned(),
         });
@@ -180,21 +194,28 @@ impl Rbac {
     /// bcrypt, remembering verified (login, password, hash) triples by
     /// their SHA-256 so a client's repeated logins cost one bcrypt.
     fn password_matches(&self, login: &str, password: &str, hash: &str) -> bool {
-        let key = Digest::sha256_of(format!("{login}\0{password}\0{hash}").as_bytes());
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        if verified.contains(&key) {
+        if self.known(login, password, hash) {
             return true;
         }
-        drop(verified);
+        let key = verified_key(login, password, hash);
         if !bcrypt::verify(password, hash).unwrap_or(false) {
             return false;
         }
-        verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         if verified.len() > 10_000 {
             verified.clear();
         }
         verified.insert(key);
         true
+    }
+
+    /// Whether these credentials were verified before.
+    fn known(&self, login: &str, password: &str, hash: &str) -> bool {
+        let key = verified_key(login, password, hash);
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&key)
     }
 
     /// Issues a token for `who`: each requested scope cut down to what the
@@ -239,6 +260,7 @@ impl Rbac {
             iat: issued,
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
             access,
+            stamp: self.stamp_of(who)?,
         };
         let token = self.signer.sign(&claims)?;
         Ok(TokenResponse::new(
@@ -257,7 +279,7 @@ impl Rbac {
         let Some(token) = authorization.and_then(|h| h.strip_prefix("Bearer ")) else {
             return Ok(Err(Denial::unauthorized("authentication required", None)));
         };
-        let Some(claims) = self.signer.verify(token.trim()) else {
+        let Some(claims) = self.verified_claims(token.trim()) else {
             return Ok(Err(Denial::unauthorized(
                 "invalid token",
                 Some("invalid_token"),
@@ -276,20 +298,18 @@ impl Rbac {
                 Some("invalid_token"),
             )));
         }
-        let Some(principal) = self.principal(&claims.sub)? else {
+        let Some(principal) = self.principal(&claims.sub, claims.stamp)? else {
             return Ok(Err(Denial::unauthorized(
                 "the account is disabled, revoked or expired",
                 Some("invalid_token"),
             )));
         };
-        let caller = Caller {
-            principal,
-            access: claims.access,
-        };
+        let caller = Caller { principal, claims };
         for need in needs {
             let ok = match need {
                 Need::Repository(name, perms) => caller.may(self, name, *perms)?,
                 Need::Catalog => caller
+                    .claims
                     .access
                     .iter()
                     .any(|a| a.kind == "registry" && a.name == "catalog"),
@@ -307,4 +327,9 @@ impl Rbac {
         }
         Ok(Ok(caller))
     }
+}
+
+/// What the verified-credentials set remembers: a digest, never a password.
+fn verified_key(login: &str, password: &str, hash: &str) -> Digest {
+    Digest::sha256_of(format!("{login}\0{password}\0{hash}").as_bytes())
 }

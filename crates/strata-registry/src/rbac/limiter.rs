@@ -3,8 +3,8 @@
 //! limit, every login from there is refused, a right password included,
 //! until the oldest failure leaves the window.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Failures allowed per (address, account) within the window, by default.
@@ -25,6 +25,25 @@ const MAX_KEYS: usize = 10_000;
 pub struct Limiter {
     per_account: usize,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// (address, account) pairs with a password check in flight.
+    busy: Mutex<HashSet<String>>,
+    freed: Condvar,
+}
+
+/// One (address, account) pair's turn to check a password; the next
+/// waits until it is dropped.
+#[derive(Debug)]
+pub struct Turn<'a> {
+    limiter: &'a Limiter,
+    key: String,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.limiter.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(&self.key);
+        self.limiter.freed.notify_all();
+    }
 }
 
 impl Default for Limiter {
@@ -50,60 +69,79 @@ impl Limiter {
         Limiter {
             per_account: per_account.max(1),
             failures: Mutex::new(HashMap::new()),
+            busy: Mutex::new(HashSet::new()),
+            freed: Condvar::new(),
         }
+    }
+
+    /// Waits for the pair's turn: checks of one account from one address
+    /// run one at a time, so parallel guesses meet the limit as serial ones
+    /// do, and parallel right logins find the first one's success.
+    pub fn turn(&self, address: &str, account: &str) -> Turn<'_> {
+        let key = format!("{address}\n{account}");
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while busy.contains(&key) {
+            busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        busy.insert(key.clone());
+        Turn { limiter: self, key }
     }
 
     fn per_address(&self) -> usize {
         self.per_account.saturating_mul(ADDRESS_FACTOR)
     }
 
-    /// `Err(wait)` when logins from `address` as `account` are refused now.
-    pub fn check(&self, address: &str, account: &str, now: Instant) -> Result<(), Duration> {
+    /// Starts a login attempt: `Err(wait)` when logins from `address` as
+    /// `account` are refused now; otherwise the attempt is counted as a
+    /// failure at once, under the same lock, so parallel attempts cannot all
+    /// pass the check before any of them fails. [`Limiter::succeed`] takes
+    /// it back.
+    pub fn attempt(&self, address: &str, account: &str, now: Instant) -> Result<(), Duration> {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wait = Duration::ZERO;
-        for (key, limit) in [
+        let keys = [
             (format!("{address}\n{account}"), self.per_account),
             (address.to_owned(), self.per_address()),
-        ] {
-            if let Some(times) = map.get_mut(&key) {
+        ];
+        let mut wait = Duration::ZERO;
+        for (key, limit) in &keys {
+            if let Some(times) = map.get_mut(key) {
                 expire(times, now);
-                if times.len() >= limit {
+                if times.len() >= *limit {
                     let oldest = times[times.len() - limit];
                     wait = wait.max(WINDOW.saturating_sub(now.duration_since(oldest)));
                 }
             }
         }
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(wait.max(Duration::from_secs(1)))
+        if !wait.is_zero() {
+            return Err(wait.max(Duration::from_secs(1)));
         }
-    }
-
-    /// Counts a failed login.
-    pub fn fail(&self, address: &str, account: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_KEYS {
             map.retain(|_, times| {
                 expire(times, now);
                 !times.is_empty()
             });
         }
-        for key in [format!("{address}\n{account}"), address.to_owned()] {
+        for (key, _) in keys {
             let times = map.entry(key).or_default();
-            expire(times, now);
             times.push_back(now);
             // Only the last per-address limit's worth matter for either limit.
             while times.len() > self.per_address() {
                 times.pop_front();
             }
         }
+        Ok(())
     }
 
-    /// Forgets the account's failures from this address after a success.
-    pub fn succeed(&self, address: &str, account: &str) {
+    /// Takes back an attempt that succeeded (started at `started`), and
+    /// forgets the account's failures from this address.
+    pub fn succeed(&self, address: &str, account: &str, started: Instant) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(&format!("{address}\n{account}"));
+        if let Some(times) = map.get_mut(address) {
+            if let Some(i) = times.iter().rposition(|t| *t == started) {
+                times.remove(i);
+            }
+        }
     }
 }
 
@@ -125,16 +163,15 @@ mod tests {
         let l = Limiter::default();
         let t0 = Instant::now();
         for _ in 0..PER_ACCOUNT {
-            assert!(l.check("10.0.0.1", "alice", t0).is_ok());
-            l.fail("10.0.0.1", "alice", t0);
+            assert!(l.attempt("10.0.0.1", "alice", t0).is_ok());
         }
-        let wait = l.check("10.0.0.1", "alice", t0).expect_err("locked");
+        let wait = l.attempt("10.0.0.1", "alice", t0).expect_err("locked");
         assert_eq!(wait, WINDOW);
         // Another address, or another account, is not locked by these.
-        assert!(l.check("10.0.0.2", "alice", t0).is_ok());
-        assert!(l.check("10.0.0.1", "bob", t0).is_ok());
+        assert!(l.attempt("10.0.0.2", "alice", t0).is_ok());
+        assert!(l.attempt("10.0.0.1", "bob", t0).is_ok());
         // The window passes.
-        assert!(l.check("10.0.0.1", "alice", t0 + WINDOW).is_ok());
+        assert!(l.attempt("10.0.0.1", "alice", t0 + WINDOW).is_ok());
     }
 
     #[test]
@@ -142,12 +179,13 @@ mod tests {
         let l = Limiter::default();
         let t0 = Instant::now();
         for i in 0..PER_ADDRESS {
-            l.fail("10.0.0.1", &format!("user{i}"), t0);
+            assert!(l.attempt("10.0.0.1", &format!("user{i}"), t0).is_ok());
         }
-        assert!(l.check("10.0.0.1", "fresh", t0).is_err());
-        // A success clears only that account's count.
-        l.succeed("10.0.0.1", "user0");
-        assert!(l.check("10.0.0.1", "fresh", t0).is_err());
+        assert!(l.attempt("10.0.0.1", "fresh", t0).is_err());
+        // A success takes its own attempt back, so one more fits.
+        l.succeed("10.0.0.1", "user0", t0);
+        assert!(l.attempt("10.0.0.1", "fresh", t0).is_ok());
+        assert!(l.attempt("10.0.0.1", "fresh2", t0).is_err());
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub const DEFAULT_TOKEN_TTL: u64 = 300;
 /// The default service (token audience) and issuer name.
 pub const DEFAULT_SERVICE: &str = "strata-registry";
 
+/// Verified tokens remembered at most (the map is emptied past this).
+const TOKEN_CACHE: usize = 16_384;
+
 /// How often the cache asks the store whether anything changed.
 const REVISION_CHECK: Duration = Duration::from_millis(100);
 
@@ -90,6 +93,9 @@ pub struct Rbac {
     limiter: limiter::Limiter,
     cache: Mutex<Cache>,
     verified: Mutex<HashSet<strata_oci::Digest>>,
+    /// Tokens whose signature was checked, with their claims: an ECDSA
+    /// verification costs more than the rest of a manifest GET.
+    tokens: Mutex<HashMap<String, Arc<token::Claims>>>,
 }
 
 impl std::fmt::Debug for Rbac {
@@ -100,14 +106,25 @@ impl std::fmt::Debug for Rbac {
     }
 }
 
+/// An account as tokens see it.
+#[derive(Debug, Clone)]
+struct Subject {
+    principal: Principal,
+    /// When a robot stops working.
+    expires: Option<u64>,
+    /// The account's stamp: tokens carrying another are refused.
+    stamp: u64,
+}
+
 /// What was read from the store, valid while its revision holds.
 #[derive(Default)]
 struct Cache {
     revision: Option<u64>,
     checked: Option<Instant>,
-    /// Subject → the principal now, and when it expires (robots).
-    subjects: HashMap<String, Option<(Principal, Option<u64>)>>,
-    projects: HashMap<String, Option<Project>>,
+    /// Subject → the principal now, when it expires (robots), and the
+    /// earliest `iat` its tokens may have.
+    subjects: HashMap<String, Option<Subject>>,
+    projects: HashMap<String, Project>,
     roles: HashMap<String, HashMap<String, Role>>,
 }
 
@@ -122,6 +139,7 @@ impl Rbac {
             limiter: limiter::Limiter::new(settings.login_failures),
             cache: Mutex::new(Cache::default()),
             verified: Mutex::new(HashSet::new()),
+            tokens: Mutex::new(HashMap::new()),
             settings,
         })
     }
@@ -148,47 +166,62 @@ impl Rbac {
         f(&mut cache)
     }
 
-    /// The principal a token subject names now: `None` when the user is
-    /// gone or disabled, or the robot revoked or expired.
-    pub fn principal(&self, subject: &str) -> Result<Option<Principal>> {
-        if subject.is_empty() || subject == "anonymous" {
+    /// The principal a token subject names now, for a token carrying
+    /// `stamp`: `None` when the user is gone or disabled, the robot revoked
+    /// or expired, or the stamp is not the account's (the password changed,
+    /// the user was disabled, the robot made again since the token).
+    pub fn principal(&self, subject: &str, stamp: Option<u64>) -> Result<Option<Principal>> {
+        if subject.is_empty() {
             return Ok(Some(Principal::Anonymous));
         }
-        let entry = self.cached(|cache| {
+        Ok(self
+            .subject(subject)?
+            .filter(|s| s.expires.is_none_or(|t| t > now()) && Some(s.stamp) == stamp)
+            .map(|s| s.principal))
+    }
+
+    /// The stamp tokens for `who` carry now.
+    pub(crate) fn stamp_of(&self, who: &Principal) -> Result<Option<u64>> {
+        Ok(match who {
+            Principal::Anonymous => None,
+            other => self.subject(&other.subject())?.map(|s| s.stamp),
+        })
+    }
+
+    fn subject(&self, subject: &str) -> Result<Option<Subject>> {
+        self.cached(|cache| {
             if let Some(hit) = cache.subjects.get(subject) {
                 return Ok(hit.clone());
             }
             let found = self.lookup(subject)?;
             cache.subjects.insert(subject.to_owned(), found.clone());
             Ok(found)
-        })?;
-        Ok(entry.and_then(|(p, expires)| match expires {
-            Some(t) if t <= now() => None,
-            _ => Some(p),
-        }))
+        })
     }
 
-    fn lookup(&self, subject: &str) -> Result<Option<(Principal, Option<u64>)>> {
+    fn lookup(&self, subject: &str) -> Result<Option<Subject>> {
         if let Some((project, name)) = model::parse_robot_login(subject) {
-            return Ok(self.accounts.robot(project, name)?.map(|(r, _)| {
-                let p = Principal::Robot {
+            return Ok(self.accounts.robot(project, name)?.map(|(r, _)| Subject {
+                stamp: r.stamp,
+                expires: r.expires,
+                principal: Principal::Robot {
                     project: r.project,
                     name: r.name,
                     perms: r.perms,
-                };
-                (p, r.expires)
+                },
             }));
         }
         Ok(self
             .accounts
             .user(subject)?
             .filter(|(u, _)| !u.disabled)
-            .map(|(u, _)| {
-                let p = Principal::User {
+            .map(|(u, _)| Subject {
+                stamp: u.stamp,
+                expires: None,
+                principal: Principal::User {
                     name: u.name,
                     admin: u.admin,
-                };
-                (p, None)
+                },
             }))
     }
 
@@ -198,13 +231,14 @@ impl Rbac {
             let found = match cache.projects.get(project) {
                 Some(p) => p.clone(),
                 None => {
-                    let p = self.accounts.project(project)?;
+                    // Only projects that exist are remembered: names asked
+                    // for by anyone must not grow the cache.
+                    let Some(p) = self.accounts.project(project)? else {
+                        return Ok(None);
+                    };
                     cache.projects.insert(project.to_owned(), p.clone());
                     p
                 }
-            };
-            let Some(found) = found else {
-                return Ok(None);
             };
             let role = match who {
                 Principal::User { name, .. } => {
@@ -227,6 +261,26 @@ impl Rbac {
     pub fn allowed(&self, who: &Principal, repository: &str) -> Result<Perms> {
         let project = model::project_of(repository);
         Ok(model::allowed(who, project, self.view(who, project)?))
+    }
+
+    /// The claims of a token signed by this server's key (its expiry is the
+    /// caller's to check).
+    pub fn verified_claims(&self, token: &str) -> Option<Arc<token::Claims>> {
+        if let Some(hit) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+        {
+            return Some(hit.clone());
+        }
+        let claims = Arc::new(self.signer.verify(token)?);
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if tokens.len() >= TOKEN_CACHE {
+            tokens.clear();
+        }
+        tokens.insert(token.to_owned(), claims.clone());
+        Some(claims)
     }
 
     /// Queues an audit event at the current time.

@@ -284,6 +284,9 @@ pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
             "invalid {kind} name {name:?}: use 1-64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit"
         ));
     }
+    if kind == "user" && name == "anonymous" {
+        return Err("the user name \"anonymous\" is reserved".into());
+    }
     if kind == "project" && strata_distribution::RepositoryName::new(&format!("{name}/x")).is_err()
     {
         return Err(format!(
@@ -397,7 +400,15 @@ mod tests {
         assert_eq!(parse_robot_login("team+ci"), None);
         assert_eq!(project_of("team/app/x"), "team");
         assert!(check_name("user", "alice").is_ok());
-        for bad in ["", "Alice", "a:b", "-a", "robot$x", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Alice",
+            "a:b",
+            "-a",
+            "robot$x",
+            "anonymous",
+            &"a".repeat(65),
+        ] {
             assert!(check_name("user", bad).is_err(), "{bad}");
         }
         assert_eq!(parse_lifetime("30d"), Ok(Some(30 * 86_400)));

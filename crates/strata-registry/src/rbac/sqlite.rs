@@ -12,7 +12,8 @@ use super::model::{Perms, Role};
 use crate::error::{Error, Result};
 
 /// The migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE users (
         name TEXT PRIMARY KEY,
         hash TEXT NOT NULL,
@@ -54,7 +55,12 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX audit_by_project ON audit (project, time);
     CREATE TABLE revision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
     INSERT INTO revision VALUES (1, 0);
-"];
+",
+    "
+    ALTER TABLE users ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE robots ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0;
+",
+];
 
 /// Accounts in a SQLite database file.
 #[derive(Debug)]
@@ -75,9 +81,7 @@ fn now() -> u64 {
 impl SqliteAccounts {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<SqliteAccounts> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
-        }
+        create_private(path)?;
         let mut conn = Connection::open(path)
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
@@ -87,12 +91,6 @@ impl SqliteAccounts {
         )
         .map_err(db_err)?;
         migrate(&mut conn)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // Hashes are in there: readable by the owner only.
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
         Ok(SqliteAccounts {
             conn: Mutex::new(conn),
         })
@@ -115,6 +113,41 @@ impl SqliteAccounts {
     }
 }
 
+/// Makes the database file (and a new directory for it) private before
+/// SQLite opens it: password hashes are in there, and SQLite gives its
+/// `-wal` and `-shm` files the database file's mode.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(Error::io("create", dir))?;
+        }
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(Error::io("create", path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(Error::io("chmod", path))?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = std::path::PathBuf::from(side);
+        if side.exists() {
+            std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600))
+                .map_err(Error::io("chmod", &side))?;
+        }
+    }
+    Ok(())
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let version: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -133,6 +166,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit().map_err(db_err)?;
     }
     Ok(())
+}
+
+/// A fresh random stamp (53 bits: exact in any JSON reader, never 0).
+fn new_stamp() -> Result<u64> {
+    let mut bytes = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| Error::Internal("no randomness".into()))?;
+    Ok((u64::from_le_bytes(bytes) & ((1 << 53) - 1)).max(1))
 }
 
 /// A unique-constraint failure as a conflict naming `what`.
@@ -157,6 +198,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         admin: r.get(1)?,
         disabled: r.get(2)?,
         created: r.get(3)?,
+        stamp: r.get(4)?,
     })
 }
 
@@ -175,6 +217,7 @@ fn robot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Robot> {
         perms: Perms::from_bits(r.get(2)?),
         expires: r.get(3)?,
         created: r.get(4)?,
+        stamp: r.get(5)?,
     })
 }
 
@@ -188,8 +231,8 @@ impl Accounts for SqliteAccounts {
     fn add_user(&self, name: &str, hash: &str, admin: bool) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO users (name, hash, admin, created) VALUES (?1, ?2, ?3, ?4)",
-                params![name, hash, admin, now()],
+                "INSERT INTO users (name, hash, admin, created, stamp) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![name, hash, admin, now(), new_stamp()?],
             )
             .map_err(conflict(format!("user {name} exists")))
         })?;
@@ -199,16 +242,16 @@ impl Accounts for SqliteAccounts {
     fn user(&self, name: &str) -> Result<Option<(User, String)>> {
         self.with(|c| {
             c.prepare_cached(
-                "SELECT name, admin, disabled, created, hash FROM users WHERE name = ?1",
+                "SELECT name, admin, disabled, created, stamp, hash FROM users WHERE name = ?1",
             )?
-            .query_row([name], |r| Ok((user_row(r)?, r.get(4)?)))
+            .query_row([name], |r| Ok((user_row(r)?, r.get(5)?)))
             .optional()
         })
     }
 
     fn users(&self) -> Result<Vec<User>> {
         self.with(|c| {
-            c.prepare("SELECT name, admin, disabled, created FROM users ORDER BY name")?
+            c.prepare("SELECT name, admin, disabled, created, stamp FROM users ORDER BY name")?
                 .query_map([], user_row)?
                 .collect()
         })
@@ -218,8 +261,8 @@ impl Accounts for SqliteAccounts {
         self.write(|tx| {
             let n = tx
                 .execute(
-                    "UPDATE users SET hash = ?2 WHERE name = ?1",
-                    params![name, hash],
+                    "UPDATE users SET hash = ?2, stamp = ?3 WHERE name = ?1",
+                    params![name, hash, new_stamp()?],
                 )
                 .map_err(db_err)?;
             must_change(n, format!("user {name}"))
@@ -231,8 +274,8 @@ impl Accounts for SqliteAccounts {
         self.write(|tx| {
             let n = tx
                 .execute(
-                    "UPDATE users SET disabled = ?2 WHERE name = ?1",
-                    params![name, disabled],
+                    "UPDATE users SET disabled = ?2, stamp = ?3 WHERE name = ?1",
+                    params![name, disabled, new_stamp()?],
                 )
                 .map_err(db_err)?;
             must_change(n, format!("user {name}"))
@@ -335,15 +378,16 @@ impl Accounts for SqliteAccounts {
         }
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO robots (project, name, hash, actions, expires, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO robots (project, name, hash, actions, expires, created, stamp)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     robot.project,
                     robot.name,
                     hash,
                     robot.perms.bits(),
                     robot.expires,
-                    robot.created
+                    robot.created,
+                    new_stamp()?
                 ],
             )
             .map_err(conflict(format!(
@@ -357,10 +401,10 @@ impl Accounts for SqliteAccounts {
     fn robot(&self, project: &str, name: &str) -> Result<Option<(Robot, String)>> {
         self.with(|c| {
             c.prepare_cached(
-                "SELECT project, name, actions, expires, created, hash FROM robots
+                "SELECT project, name, actions, expires, created, stamp, hash FROM robots
                  WHERE project = ?1 AND name = ?2",
             )?
-            .query_row([project, name], |r| Ok((robot_row(r)?, r.get(5)?)))
+            .query_row([project, name], |r| Ok((robot_row(r)?, r.get(6)?)))
             .optional()
         })
     }
@@ -368,7 +412,7 @@ impl Accounts for SqliteAccounts {
     fn robots(&self, project: &str) -> Result<Vec<Robot>> {
         self.with(|c| {
             c.prepare(
-                "SELECT project, name, actions, expires, created FROM robots
+                "SELECT project, name, actions, expires, created, stamp FROM robots
                  WHERE project = ?1 ORDER BY name",
             )?
             .query_map([project], robot_row)?
@@ -486,21 +530,41 @@ mod tests {
             perms: Perms::PULL.with(Perms::PUSH),
             expires: Some(99),
             created: 1,
+            stamp: 0,
         };
         db.add_robot(&robot, "rh").expect("robot");
+        let (stored, hash) = db.robot("team", "ci").expect("get").expect("ci");
         assert_eq!(
-            db.robot("team", "ci").expect("get"),
-            Some((robot, "rh".into()))
+            (stored.name.as_str(), stored.expires, hash.as_str()),
+            ("ci", Some(99), "rh")
+        );
+        assert_ne!(stored.stamp, 0, "the store stamps it");
+        let stamp = db.user("alice").expect("get").expect("alice").0.stamp;
+        db.set_password("alice", "h2").expect("passwd");
+        assert_ne!(
+            db.user("alice").expect("get").expect("alice").0.stamp,
+            stamp
         );
         db.set_disabled("alice", true).expect("disable");
         let (alice, hash) = db.user("alice").expect("get").expect("alice");
         assert!(alice.disabled);
-        assert_eq!(hash, "h1");
+        assert_eq!(hash, "h2");
         assert!(db.revision().expect("rev") > r0);
         // Deleting the project takes its members and robots.
         db.delete_project("team").expect("delete");
         assert!(db.roles("alice").expect("roles").is_empty());
         assert!(db.robots("team").expect("robots").is_empty());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.join(p))
+                .expect("stat")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("rbac"), 0o700);
+        assert_eq!(mode("rbac/accounts.db"), 0o600);
+        assert_eq!(mode("rbac/accounts.db-wal"), 0o600);
         drop(db);
         // Reopening migrates nothing and keeps the data.
         let db = SqliteAccounts::open(&dir.join("rbac/accounts.db")).expect("reopen");

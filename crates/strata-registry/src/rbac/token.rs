@@ -47,6 +47,9 @@ pub struct Claims {
     pub jti: String,
     /// What the token grants.
     pub access: Vec<Access>,
+    /// The account's stamp when the token was issued (none for anonymous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -256,6 +259,7 @@ mod tests {
                 name: "team/app".into(),
                 actions: vec!["pull".into()],
             }],
+            stamp: Some(7),
         }
     }
 

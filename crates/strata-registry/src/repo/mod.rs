@@ -108,6 +108,17 @@ impl Registry {
         Ok(out)
     }
 
+    /// How many repositories with anything in them have `first` as their
+    /// first path component (`first` itself, `first/…`).
+    pub fn count_under(&self, first: &str) -> Result<usize> {
+        let nested = format!("{first}/");
+        Ok(self
+            .all_repositories()?
+            .iter()
+            .filter(|r| *r == first || r.starts_with(&nested))
+            .count())
+    }
+
     fn walk(&self, prefix: &str, out: &mut Vec<String>) -> Result<()> {
         self.walk_with(prefix, out, &|c| c == "_manifests")
     }

@@ -236,6 +236,7 @@ fn populate(db: &SqliteAccounts) -> Vec<(String, String)> {
         perms: pull_push,
         expires: Some(1),
         created: 0,
+        stamp: 0,
     };
     db.add_robot(&expired, &bcrypt::hash("expired-secret", 4).unwrap())
         .unwrap();
