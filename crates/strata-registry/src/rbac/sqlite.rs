@@ -603,6 +603,24 @@ mod tests {
     }
 
     #[test]
+    fn a_first_version_database_is_migrated() {
+        let dir = strata_testkit::TempDir::new("accounts-v1");
+        let path = dir.join("accounts.db");
+        let conn = Connection::open(&path).expect("conn");
+        conn.execute_batch(MIGRATIONS[0]).expect("v1");
+        conn.execute_batch("PRAGMA user_version = 1; INSERT INTO users (name, hash, admin, created) VALUES ('old', 'h', 1, 5);")
+            .expect("data");
+        drop(conn);
+        let db = SqliteAccounts::open(&path).expect("migrate");
+        let (old, _) = db.user("old").expect("get").expect("old");
+        assert_eq!((old.admin, old.created, old.stamp), (true, 5, 0));
+        let version: usize = db
+            .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let (dir, db) = open();
         drop(db);
