@@ -184,6 +184,10 @@ pub struct AuditArgs {
     /// At most this many (the newest).
     #[arg(long, default_value_t = 1000)]
     pub limit: usize,
+    /// Delete the events older than this (an RFC 3339 time, or an age such
+    /// as 90d) instead of showing events.
+    #[arg(long, value_name = "TIME", conflicts_with_all = ["project", "since"])]
+    pub prune_before: Option<String>,
     /// Print JSON lines instead of a table.
     #[arg(long, value_name = "FORMAT", value_parser = ["table", "json"], default_value = "table")]
     pub format: String,

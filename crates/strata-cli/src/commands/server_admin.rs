@@ -255,7 +255,7 @@ pub fn robot(cmd: &RobotCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--since`: RFC 3339, or an age such as `30m`.
+/// `--since` and `--prune-before`: RFC 3339, or an age such as `30m`.
 fn since(s: &str) -> Result<u64> {
     if let Some(t) = Timestamp::parse_rfc3339(s) {
         return Ok(t.unix_seconds().max(0) as u64);
@@ -269,6 +269,11 @@ fn since(s: &str) -> Result<u64> {
 /// `registry audit`.
 pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
     let db = open(&args.location)?;
+    if let Some(before) = &args.prune_before {
+        let pruned = db.prune_audit(since(before)?)?;
+        eprintln!("Deleted {pruned} audit events older than {before}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let query = AuditQuery {
         project: args.project.clone(),
         since: args.since.as_deref().map(since).transpose()?,

@@ -144,6 +144,8 @@ pub trait Accounts: Send + Sync {
     fn record(&self, events: &[AuditEvent]) -> Result<()>;
     /// Reads audit events, oldest first.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// Deletes audit events older than `before` (Unix seconds); returns how many.
+    fn prune_audit(&self, before: u64) -> Result<usize>;
 
     /// A number that changes whenever users, projects, members or robots do.
     fn revision(&self) -> Result<u64>;

@@ -484,6 +484,10 @@ impl Accounts for SqliteAccounts {
         })
     }
 
+    fn prune_audit(&self, before: u64) -> Result<usize> {
+        self.with(|c| c.execute("DELETE FROM audit WHERE time < ?1", [before]))
+    }
+
     fn revision(&self) -> Result<u64> {
         self.with(|c| {
             c.prepare_cached("SELECT value FROM revision WHERE id = 1")?
@@ -600,6 +604,8 @@ mod tests {
             })
             .expect("last");
         assert_eq!(last, vec![event(30, "a")]);
+        assert_eq!(db.prune_audit(20).expect("prune"), 1);
+        assert_eq!(db.audit(&q(None, None)).expect("left").len(), 2);
     }
 
     #[test]

@@ -177,6 +177,13 @@ fn admin_commands_users_and_robots_with_strata() {
         table.starts_with("TIME") && table.contains("login.failed"),
         "{table}"
     );
+    registry_ok(
+        &r.dir,
+        &["audit", "--prune-before", "2100-01-01T00:00:00Z"],
+        "",
+    );
+    let table = registry_ok(&r.dir, &["audit"], "");
+    assert_eq!(table.lines().count(), 1, "only the header is left: {table}");
 }
 
 #[test]
