@@ -13,7 +13,7 @@ use crate::http::{self, Server};
 use crate::metrics::Metrics;
 use crate::proxy::Upstream;
 use crate::rbac::sqlite::SqliteAccounts;
-use crate::rbac::Rbac;
+use crate::rbac::{Accounts, Rbac};
 use crate::repo::Registry;
 use crate::storage::FsStorage;
 
@@ -48,6 +48,17 @@ impl Prepared {
                 ));
             }
             let accounts = Arc::new(SqliteAccounts::open(&config.rbac_database())?);
+            let admins = accounts
+                .users()?
+                .iter()
+                .filter(|u| u.admin && !u.disabled)
+                .count();
+            if admins == 0 {
+                tracing::warn!(
+                    storage = %config.storage().display(),
+                    "no system admin yet: add one with `strata registry user add NAME --admin`"
+                );
+            }
             let (settings, key) = config.rbac_settings();
             Some(Arc::new(Rbac::new(accounts, &key, settings)?))
         } else {

@@ -55,19 +55,6 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         config.rbac.get_or_insert_with(Default::default).enabled = Some(true);
     }
     let prepared = Prepared::new(&config)?;
-    if config.rbac_enabled() {
-        let accounts =
-            strata_registry::rbac::sqlite::SqliteAccounts::open(&config.rbac_database())?;
-        if !strata_registry::rbac::Accounts::users(&accounts)?
-            .iter()
-            .any(|u| u.admin && !u.disabled)
-        {
-            eprintln!(
-                "warning: no system admin yet; add one with `strata registry user add NAME --admin --storage {}`",
-                config.storage().display()
-            );
-        }
-    }
     let addr = prepared.local_addr()?;
     let scheme = if config.tls.is_some() {
         "https"

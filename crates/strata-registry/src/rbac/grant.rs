@@ -124,8 +124,19 @@ impl Rbac {
         let address = super::limiter::address_of(remote);
         // A name no account can have is checked no further, and never
         // written to the limiter or the audit log as sent.
-        let plausible = login.len() <= 200 && !login.chars().any(char::is_control);
+        let plausible = match model::parse_robot_login(login) {
+            Some((project, robot)) => {
+                model::check_name("project", project).is_ok()
+                    && model::check_name("robot", robot).is_ok()
+            }
+            None => model::check_name("user", login).is_ok(),
+        };
         let account = if plausible { login } else { "<invalid>" };
+        // A locked pair is refused before anything, the right password too:
+        // otherwise guesses could go on against the verified credentials.
+        if let Err(wait) = self.limiter.locked(address, account, Instant::now()) {
+            return Ok(Err(Denial::TooMany(wait)));
+        }
         let (found, hash) = if plausible {
             self.credentials(login)?
         } else {

@@ -91,6 +91,40 @@ impl Limiter {
         self.per_account.saturating_mul(ADDRESS_FACTOR)
     }
 
+    /// `Err(wait)` when logins from `address` as `account` are refused now
+    /// (nothing is counted).
+    pub fn locked(&self, address: &str, account: &str, now: Instant) -> Result<(), Duration> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        self.wait(&mut map, address, account, now)
+    }
+
+    fn wait(
+        &self,
+        map: &mut HashMap<String, VecDeque<Instant>>,
+        address: &str,
+        account: &str,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let mut wait = Duration::ZERO;
+        for (key, limit) in [
+            (format!("{address}\n{account}"), self.per_account),
+            (address.to_owned(), self.per_address()),
+        ] {
+            if let Some(times) = map.get_mut(&key) {
+                expire(times, now);
+                if times.len() >= limit {
+                    let oldest = times[times.len() - limit];
+                    wait = wait.max(WINDOW.saturating_sub(now.duration_since(oldest)));
+                }
+            }
+        }
+        if wait.is_zero() {
+            Ok(())
+        } else {
+            Err(wait.max(Duration::from_secs(1)))
+        }
+    }
+
     /// Starts a login attempt: `Err(wait)` when logins from `address` as
     /// `account` are refused now; otherwise the attempt is counted as a
     /// failure at once, under the same lock, so parallel attempts cannot all
@@ -98,30 +132,14 @@ impl Limiter {
     /// it back.
     pub fn attempt(&self, address: &str, account: &str, now: Instant) -> Result<(), Duration> {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let keys = [
-            (format!("{address}\n{account}"), self.per_account),
-            (address.to_owned(), self.per_address()),
-        ];
-        let mut wait = Duration::ZERO;
-        for (key, limit) in &keys {
-            if let Some(times) = map.get_mut(key) {
-                expire(times, now);
-                if times.len() >= *limit {
-                    let oldest = times[times.len() - limit];
-                    wait = wait.max(WINDOW.saturating_sub(now.duration_since(oldest)));
-                }
-            }
-        }
-        if !wait.is_zero() {
-            return Err(wait.max(Duration::from_secs(1)));
-        }
+        self.wait(&mut map, address, account, now)?;
         if map.len() >= MAX_KEYS {
             map.retain(|_, times| {
                 expire(times, now);
                 !times.is_empty()
             });
         }
-        for (key, _) in keys {
+        for key in [format!("{address}\n{account}"), address.to_owned()] {
             let times = map.entry(key).or_default();
             times.push_back(now);
             // Only the last per-address limit's worth matter for either limit.

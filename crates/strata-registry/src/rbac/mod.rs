@@ -41,6 +41,8 @@ pub const DEFAULT_SERVICE: &str = "strata-registry";
 
 /// Verified tokens remembered at most (the map is emptied past this).
 const TOKEN_CACHE: usize = 16_384;
+/// Tokens longer than this are verified every time, never remembered.
+const TOKEN_CACHED_MAX: usize = 4096;
 
 /// How often the cache asks the store whether anything changed.
 const REVISION_CHECK: Duration = Duration::from_millis(100);
@@ -275,6 +277,11 @@ impl Rbac {
             return Some(hit.clone());
         }
         let claims = Arc::new(self.signer.verify(token)?);
+        if token.len() > TOKEN_CACHED_MAX {
+            // Claims are about as large as the token: 16k of these would
+            // hold gigabytes. Tokens of real clients are far smaller.
+            return Some(claims);
+        }
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         if tokens.len() >= TOKEN_CACHE {
             tokens.clear();
@@ -302,4 +309,37 @@ pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_small_tokens_are_remembered() {
+        let dir = strata_testkit::TempDir::new("rbac-cache");
+        let accounts = Arc::new(sqlite::SqliteAccounts::open(&dir.join("a.db")).expect("db"));
+        let rbac = Rbac::new(accounts, &dir.join("k"), Settings::default()).expect("rbac");
+        let claims = |name: &str| token::Claims {
+            iss: "i".into(),
+            sub: String::new(),
+            aud: "a".into(),
+            exp: 1,
+            nbf: 0,
+            iat: 0,
+            jti: "j".into(),
+            access: vec![token::Access {
+                kind: "repository".into(),
+                name: name.into(),
+                actions: vec!["pull".into()],
+            }],
+            stamp: None,
+        };
+        let small = rbac.signer.sign(&claims("p/app")).expect("sign");
+        let big = rbac.signer.sign(&claims(&"x".repeat(8000))).expect("sign");
+        assert!(rbac.verified_claims(&small).is_some());
+        assert!(rbac.verified_claims(&big).is_some());
+        let cached = rbac.tokens.lock().expect("lock");
+        assert!(cached.contains_key(&small) && !cached.contains_key(&big));
+    }
 }

@@ -127,13 +127,20 @@ fn create_private(path: &Path) -> Result<()> {
                 .map_err(Error::io("create", dir))?;
         }
     }
-    std::fs::OpenOptions::new()
+    // Created only when missing, and never opened here otherwise: closing
+    // any descriptor of the file drops every POSIX lock this process holds
+    // on it, SQLite's own included, and another process would then believe
+    // the database unused (and checkpoint and delete its WAL under us).
+    match std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(false)
+        .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(Error::io("create", path))?;
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create", path)(e)),
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(Error::io("chmod", path))?;
     for suffix in ["-wal", "-shm"] {

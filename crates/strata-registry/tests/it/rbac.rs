@@ -171,10 +171,13 @@ fn failed_logins_are_rate_limited() {
             b"",
         )
     };
+    // A right login first: the server remembers these credentials as verified.
+    assert_eq!(token("alice-password").status, 200);
     for _ in 0..strata_registry::rbac::limiter::PER_ACCOUNT {
         assert_eq!(token("wrong").status, 401);
     }
-    // Now even the right password is refused for a while.
+    // Now even the right (and remembered) password is refused for a while,
+    // or guesses could go on against the remembered one.
     let a = token("alice-password");
     assert_eq!(a.status, 429);
     assert!(a.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);

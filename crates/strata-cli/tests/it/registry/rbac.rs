@@ -143,6 +143,10 @@ fn admin_commands_users_and_robots_with_strata() {
     // A wrong password does not log in.
     let out = login(&Strata::new(), &r.addr, "dev", "wrong-password");
     assert!(!out.status.success());
+    // A read-only command first: closing its connection must not take the
+    // database from under the server (it did when the server itself had
+    // closed a descriptor of the file and so lost its SQLite locks).
+    assert!(registry_ok(&r.dir, &["user", "list"], "").contains("viewer"));
     // Revoked from the command line while the server runs: the robot is out.
     registry_ok(&r.dir, &["robot", "revoke", "team", "robot$team+ci"], "");
     std::thread::sleep(std::time::Duration::from_millis(300));
