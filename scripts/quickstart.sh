@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: installs what Strata needs, builds it, makes the base images,
 # shows them, runs containers from them, builds an image from a Dockerfile,
-# and ships it through a private registry (strata registry serve) to a second store. Run as root (apt-get, and the default store /var/lib/strata).
+# and ships it through a private registry (strata registry serve --rbac, with a robot account) to a second store. Run as root (apt-get, and the default store /var/lib/strata).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,17 +53,26 @@ echo "== strata build again: every step comes from the cache"
 "$STRATA" build --progress plain -t myapp:v1 "$ctx" 2>&1 | grep -c CACHED | sed 's/$/ steps CACHED/'
 echo "== strata run --rm myapp:v1"
 "$STRATA" run --rm myapp:v1
-echo "== strata registry serve --addr 127.0.0.1:5555 (a private registry), then push and pull"
+echo "== strata registry serve --rbac on 127.0.0.1:5555: a public project, a robot account for CI, push and pull"
 reg=$(mktemp -d)
-"$STRATA" registry serve --addr 127.0.0.1:5555 --storage "$reg/storage" 2>"$reg/log" &
+R=(--storage "$reg/storage")
+echo "quickstart-admin" | "$STRATA" registry user add admin --admin --password-stdin "${R[@]}"
+"$STRATA" registry project create demo --public "${R[@]}"
+read -r robot secret < <("$STRATA" registry robot create demo ci --perm pull,push --expires 1d "${R[@]}" | paste -sd' ')
+"$STRATA" registry serve --rbac --addr 127.0.0.1:5555 "${R[@]}" 2>"$reg/log" &
 regpid=$!
 trap 'kill $regpid 2>/dev/null; rm -rf "$reg" "$ctx"' EXIT
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/5555) 2>/dev/null && break; sleep 0.1; done
+export DOCKER_CONFIG=$reg/docker   # the robot's login stays in this demo
+echo "$secret" | "$STRATA" login -u "$robot" --password-stdin 127.0.0.1:5555
 "$STRATA" tag myapp:v1 127.0.0.1:5555/demo/myapp:v1
 "$STRATA" push 127.0.0.1:5555/demo/myapp:v1
-echo "== strata pull into a second, empty store, and run it from there"
-STRATA_ROOT="$reg/client" "$STRATA" pull 127.0.0.1:5555/demo/myapp:v1
+echo "== strata pull into a second, empty store (anonymous: the project is public), and run it from there"
+STRATA_ROOT="$reg/client" DOCKER_CONFIG="$reg/anonymous" "$STRATA" pull 127.0.0.1:5555/demo/myapp:v1
 STRATA_ROOT="$reg/client" "$STRATA" run --rm 127.0.0.1:5555/demo/myapp:v1
+echo "== strata registry audit: who did what"
+"$STRATA" registry audit --project demo "${R[@]}"
+unset DOCKER_CONFIG
 echo "== strata system df"
 "$STRATA" system df
 echo

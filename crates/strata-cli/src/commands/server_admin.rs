@@ -28,12 +28,26 @@ fn admin(accounts: &SqliteAccounts) -> Admin<'_> {
     let login = ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| format!("uid{}", rustix::process::getuid().as_raw()));
+        .unwrap_or_else(|| user_name(rustix::process::getuid().as_raw()));
     Admin {
         accounts,
         actor: format!("cli:{login}"),
         remote: String::new(),
     }
+}
+
+/// The name `/etc/passwd` gives `uid`, or `uid<N>`.
+fn user_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid.to_string()).then(|| name.to_owned())
+            })
+        })
+        .unwrap_or_else(|| format!("uid{uid}"))
 }
 
 fn password(from_stdin: bool) -> Result<String> {
@@ -313,6 +327,12 @@ mod tests {
     fn table_fields_cannot_drive_the_terminal() {
         assert_eq!(clean("alice"), "alice");
         assert_eq!(clean("a\u{1b}[8m\tb\nc"), "a\\u{1b}[8m\\tb\\nc");
+    }
+
+    #[test]
+    fn uid_0_is_root() {
+        assert_eq!(user_name(0), "root");
+        assert_eq!(user_name(4_000_000_000), "uid4000000000");
     }
 
     #[test]
