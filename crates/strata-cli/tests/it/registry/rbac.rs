@@ -191,7 +191,7 @@ fn admin_commands_users_and_robots_with_strata() {
 }
 
 #[test]
-fn docker_podman_and_skopeo_log_in_with_a_robot() {
+fn docker_podman_and_skopeo_log_in_with_robots_and_users() {
     let dir = TempDir::new("rbac-peers");
     let (robot, secret) = accounts(&dir);
     let r = Served::on(dir, &["--rbac"]);
@@ -281,7 +281,26 @@ fn docker_podman_and_skopeo_log_in_with_a_robot() {
         d(&["tag", &name, &again], "");
         d(&["push", &again], "");
         d(&["logout", &r.addr], "");
-        let _ = docker.command().args(["rmi", "-f", &name, &again]).output();
+        // A user too: a guest pulls, and its push is denied.
+        d(
+            &["login", "-u", "viewer", "--password-stdin", &r.addr],
+            "viewer-password\n",
+        );
+        d(&["pull", &again], "");
+        let mine = format!("{}/team/viewer:5", r.addr);
+        d(&["tag", &again, &mine], "");
+        let push = docker
+            .command()
+            .env("DOCKER_CONFIG", config.path())
+            .args(["push", &mine])
+            .output()
+            .unwrap();
+        assert!(!push.status.success(), "a guest pushed");
+        d(&["logout", &r.addr], "");
+        let _ = docker
+            .command()
+            .args(["rmi", "-f", &name, &again, &mine])
+            .output();
         pulled_by_dev(&again);
     }
     if let Some(podman) = require_peer("podman", &["--version"]) {
