@@ -395,3 +395,66 @@ fn the_reference_registry_trusts_our_tokens() {
         .success());
     t.ok(&["pull", &name]);
 }
+
+#[test]
+fn tokens_over_tls_with_skopeo_and_strata() {
+    if require_peer("openssl", &["version"]).is_none() {
+        return;
+    }
+    let dir = TempDir::new("rbac-tls");
+    let (robot, secret) = accounts(&dir);
+    super::make_certs(dir.path());
+    let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+    let ca_dir = dir.join("ca");
+    let ca = dir.join("ca.crt");
+    let r = Served::on(
+        dir,
+        &[
+            "--rbac",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let name = format!("{}/team/bb:1", r.addr);
+    let Some(s) = busybox_as(&name) else { return };
+    let trusted = s.dir.join("certs.d").join(&r.addr);
+    std::fs::create_dir_all(&trusted).unwrap();
+    std::fs::copy(&ca, trusted.join("ca.crt")).unwrap();
+    // The realm is https, on the server's own address.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "--cacert",
+            ca.to_str().unwrap(),
+        ])
+        .arg(format!("https://{}/v2/", r.addr))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(
+        head.contains(&format!("realm=\"https://{}/token\"", r.addr)),
+        "{head}"
+    );
+    assert!(login(&s, &r.addr, &robot, &secret).status.success());
+    s.ok(&["push", &name]);
+    if let Some(skopeo) = require_peer("skopeo", &["--version"]) {
+        let out = skopeo
+            .command()
+            .args(["inspect", "--cert-dir", ca_dir.to_str().unwrap(), "--creds"])
+            .arg(format!("{robot}:{secret}"))
+            .arg(format!("docker://{name}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
