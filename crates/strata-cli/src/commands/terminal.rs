@@ -81,6 +81,9 @@ fn copy_out(mut from: impl Read) -> io::Result<()> {
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error()) => {
                 return Ok(())
             }
+            // The monitor went away with the container; the exit code comes
+            // from its state, and the output is in the log.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(()),
             Err(e) => return Err(e),
         };
         out.write_all(&buf[..n])?;

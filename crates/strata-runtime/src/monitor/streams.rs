@@ -101,6 +101,17 @@ impl Attach {
         Ok(std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if me.done.load(Ordering::SeqCst) {
+                    // Clients that connected while the container ended still
+                    // get its output, then a clean end of the stream.
+                    me.farewell(conn);
+                    if listener.set_nonblocking(true).is_ok() {
+                        for late in listener.incoming() {
+                            match late {
+                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                                late => me.farewell(late),
+                            }
+                        }
+                    }
                     break;
                 }
                 let Ok(mut conn) = conn else { continue };
@@ -117,6 +128,35 @@ impl Attach {
                 std::thread::spawn(move || client.read_frames(conn));
             }
         }))
+    }
+
+    /// The history (tty mode), the end of the stream, and what the client
+    /// still sends read and dropped for a moment: closing a unix socket with
+    /// unread data resets the peer, which would lose the output it has not
+    /// read yet (a `run -t` whose container exits as it attaches).
+    fn farewell(&self, conn: io::Result<UnixStream>) {
+        let Ok(mut conn) = conn else { return };
+        if self.tty {
+            let history = self.history.lock().map(|h| h.clone()).unwrap_or_default();
+            let _ = conn.write_all(&history);
+        }
+        let _ = conn.shutdown(std::net::Shutdown::Write);
+        let _ = conn.set_nonblocking(false);
+        let _ = conn.set_read_timeout(Some(std::time::Duration::from_millis(100)));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        let mut sink = [0u8; 4096];
+        while std::time::Instant::now() < deadline {
+            match conn.read(&mut sink) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return,
+            }
+        }
     }
 
     fn read_frames(&self, mut conn: UnixStream) {
