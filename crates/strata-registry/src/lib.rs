@@ -7,7 +7,7 @@
 //!   sessions, manifests, tags, referrers, the catalog. The storage layout is
 //!   drawn in its docs.
 //! - [`http`]: a small HTTP/1.1 server (keep-alive, chunked bodies,
-//!   `Expect: 100-continue`, `sendfile` for blobs on plain TCP, rustls).
+//!   `Expect: 100-continue`, blobs straight from their files, rustls).
 //! - [`handlers`]: routes to repository operations and spec error bodies.
 //! - [`auth`]: htpasswd (bcrypt) Basic authentication.
 //! - [`rbac`]: accounts, projects, roles, robots, the token service and

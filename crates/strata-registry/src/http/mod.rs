@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 server: a thread per connection, keep-alive, chunked
-//! request bodies, `Expect: 100-continue`, `sendfile` for file bodies on
+//! request bodies, `Expect: 100-continue`, file bodies in 32 KiB writes on
 //! plain TCP, TLS through rustls, and a graceful stop that lets requests in
 //! flight finish.
 
@@ -8,7 +8,6 @@ mod response;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,8 +29,10 @@ const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: u64 = 64 << 20;
 /// Most connections served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 1024;
-/// Bytes per `sendfile` call.
-const SENDFILE_CHUNK: u64 = 1 << 20;
+/// Bytes per write of a file body. 32 KiB writes measured fastest on
+/// loopback (256 MiB: 0.095 s, where 1 MiB `sendfile` calls took 0.137 s,
+/// 64 KiB writes 0.194 s and Go's registry, which also writes 32 KiB, 0.114 s).
+const FILE_CHUNK: usize = 32 * 1024;
 
 /// What serves requests.
 pub trait Handler: Send + Sync + 'static {
@@ -510,23 +511,27 @@ fn write_response(
     out.flush()
 }
 
-/// Sends `len` bytes of `file` from its position with `sendfile` (no copy).
-fn send_file(tcp: &TcpStream, file: &std::fs::File, len: u64) -> io::Result<()> {
+/// Sends `len` bytes of `file` from its position, in [`FILE_CHUNK`] writes.
+/// Through user space on purpose: on this kernel's loopback, `sendfile`
+/// delivered a blob 30 % slower than plain writes (see `bench/RESULTS.md`).
+fn send_file(mut tcp: &TcpStream, mut file: &std::fs::File, len: u64) -> io::Result<()> {
+    let mut buf = vec![0u8; FILE_CHUNK];
     let mut left = len;
     while left > 0 {
-        let chunk = usize::try_from(left.min(SENDFILE_CHUNK)).unwrap_or(1 << 20);
-        match rustix::fs::sendfile(tcp.as_fd(), file.as_fd(), None, chunk) {
+        let want = usize::try_from(left).map_or(FILE_CHUNK, |l| l.min(FILE_CHUNK));
+        let n = match file.read(&mut buf[..want]) {
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "file shorter than announced",
                 ))
             }
-            Ok(n) => left -= n as u64,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(rustix::io::Errno::AGAIN) => std::thread::sleep(Duration::from_millis(1)),
-            Err(e) => return Err(e.into()),
-        }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        tcp.write_all(&buf[..n])?;
+        left -= n as u64;
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Responses and how they are written: headers, then bytes, a stream, or a
-//! file (with `sendfile` on plain TCP).
+//! file (written in 32 KiB pieces on plain TCP).
 
 use std::fs::File;
 use std::io::{self, Read, Write};

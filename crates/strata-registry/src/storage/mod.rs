@@ -32,7 +32,7 @@ pub struct Meta {
 
 /// An object opened for reading, positioned at the requested offset.
 pub enum Content {
-    /// A local file: the server may send it with `sendfile`.
+    /// A local file: the server sends it straight from the file.
     File(std::fs::File),
     /// Any other stream.
     Stream(Box<dyn Read + Send>),
