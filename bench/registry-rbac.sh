@@ -12,20 +12,9 @@
 #   bench/registry-rbac.sh        (needs root; installs wrk and peers if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked -q -p strata-cli
-strata=$PWD/target/release/strata
-reps=${REPS:-3}
-secs=${SECS:-10}
-work=${BENCH_DIR:-/var/tmp/strata-bench-rbac}
-rm -rf "$work"
-mkdir -p "$work"
-export DOCKER_CONFIG=$work/docker-config STRATA_REGISTRIES_CONF=$work/none.conf STRATA_CERTS_D=$work/certs.d
-export STRATA_ROOT=$work/store
+. bench/lib.sh
+registry_bench rbac
 ref_port=5197 our_port=5198 plain_port=5199
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return; sleep 0.05; done; echo "port $1 down" >&2; exit 1; }
 
 # Accounts: a private project and a robot that pushes and pulls.
@@ -60,7 +49,7 @@ token=$(curl -s -u "$robot:$secret" "http://127.0.0.1:$our_port/token?service=st
 declare -A rps p99
 run_wrk() { # name url [header]
   local name=$1 url=$2 out
-  out=$(wrk -t2 -c16 -d"${secs}s" --latency -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+  out=$(wrk -t2 -c16 -d"${load_secs}s" --latency -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     ${3:+-H "$3"} "$url")
   if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$name: errors" >&2; exit 1; fi
   rps[$name]=$(echo "$out" | awk '/Requests\/sec/{print $2}')
@@ -73,7 +62,7 @@ run_wrk plain "http://127.0.0.1:$plain_port$manifest"
 basic=$(printf '%s:%s' "$robot" "$secret" | base64 -w0)
 run_wrk token "http://127.0.0.1:$our_port/token?service=strata-registry&scope=repository:bench/busybox:pull,push" "Authorization: Basic $basic"
 
-echo "$(nproc) cores; wrk, 16 connections, ${secs}s; docker-registry $(dpkg-query -W -f '${Version}' docker-registry)"
+echo "$(nproc) cores; wrk, 16 connections, ${load_secs}s; docker-registry $(dpkg-query -W -f '${Version}' docker-registry)"
 printf '\n%-44s %12s %10s\n' "request" "req/s" "p99"
 printf '%-44s %12s %10s\n' "manifest GET, Bearer: docker-registry" "${rps[ref]}" "${p99[ref]}"
 printf '%-44s %12s %10s\n' "manifest GET, Bearer: strata --rbac" "${rps[ours]}" "${p99[ours]}"

@@ -11,20 +11,9 @@
 #   bench/registry-server.sh        (needs root; installs wrk and peers if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked -q -p strata-cli
-strata=$PWD/target/release/strata
-reps=${REPS:-3}
-secs=${SECS:-10}
-work=${BENCH_DIR:-/var/tmp/strata-bench-server}
-rm -rf "$work"
-mkdir -p "$work"
-export DOCKER_CONFIG=$work/docker-config STRATA_REGISTRIES_CONF=$work/none.conf STRATA_CERTS_D=$work/certs.d
-export STRATA_ROOT=$work/store
+. bench/lib.sh
+registry_bench server
 ref_port=5097 our_port=5098
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
 start_ref() {
   rm -rf "$work/ref"; mkdir -p "$work/ref"
@@ -68,7 +57,7 @@ run_wrk() { # name port path [head]
   local name=$1 port=$2 path=$3
   if [ "${4:-}" = head ]; then run_ab "$@"; return; fi
   local out
-  out=$(wrk -t2 -c16 -d"${secs}s" --latency \
+  out=$(wrk -t2 -c16 -d"${load_secs}s" --latency \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$port$path")
   if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$name: errors" >&2; exit 1; fi
   rps[$name]=$(echo "$out" | awk '/Requests\/sec/{print $2}')
@@ -80,14 +69,14 @@ run_wrk() { # name port path [head]
 # HEAD is measured with ab (apache2-utils), keep-alive, 16 at a time.
 run_ab() { # name port path
   local name=$1 port=$2 path=$3 out
-  out=$(ab -q -k -i -c16 -t"$secs" -n 10000000 \
+  out=$(ab -q -k -i -c16 -t"$load_secs" -n 10000000 \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$port$path" 2>&1)
   if ! echo "$out" | grep -q "Non-2xx responses" ; then :; else echo "$out" >&2; echo "$name: errors" >&2; exit 1; fi
   rps[$name]=$(echo "$out" | awk '/Requests per second/{print $4}')
   p99[$name]=$(echo "$out" | awk '$1=="99%"{print $2 "ms"}')
 }
 
-echo "$(nproc) cores; wrk (GET) and ab (HEAD), 16 connections, ${secs}s; skopeo best of $reps"
+echo "$(nproc) cores; wrk (GET) and ab (HEAD), 16 connections, ${load_secs}s; skopeo best of $reps"
 echo "registry: docker-registry $(dpkg-query -W -f '${Version}' docker-registry) vs strata"
 printf '\n%-28s %14s %14s %8s %10s %10s\n' "request" "ref req/s" "strata req/s" "ratio" "ref p99" "strata p99"
 for case in "manifest GET by tag|/v2/bench/busybox-latest/manifests/1|" \

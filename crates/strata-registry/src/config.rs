@@ -100,6 +100,13 @@ impl Config {
     /// Parses the text of a file.
     pub fn parse(text: &str) -> std::result::Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the settings as a whole (again after flags override the file).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let config = self;
         if let Some(remote) = &config.proxy_remote {
             if !(remote.starts_with("https://") || remote.starts_with("http://")) {
                 return Err(format!("proxy_remote {remote:?}: must be an http(s) URL"));
@@ -112,7 +119,7 @@ impl Config {
             crate::rbac::model::parse_lifetime(ttl)?
                 .ok_or_else(|| format!("token_ttl {ttl:?}: tokens must expire"))?;
         }
-        Ok(config)
+        Ok(())
     }
 
     /// Whether access control is on.
@@ -160,6 +167,22 @@ impl Config {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE))
     }
+}
+
+/// A number of seconds, with an optional unit: `90`, `30s`, `15m`, `12h`, `30d`.
+pub fn parse_seconds(s: &str) -> std::result::Result<u64, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "expected a number and a unit: s, m, h or d".to_owned())?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err("the unit is s, m, h or d".to_owned()),
+    };
+    n.checked_mul(scale).ok_or_else(|| "too long".to_owned())
 }
 
 #[cfg(test)]

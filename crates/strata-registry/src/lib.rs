@@ -35,3 +35,19 @@ pub mod storage;
 
 pub use config::Config;
 pub use error::{Error, Result};
+
+/// `N` random bytes from the system's generator (upload and token ids, robot secrets,
+/// account stamps).
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut out)
+        .map_err(|_| Error::Internal("no randomness".into()))?;
+    Ok(out)
+}
+
+/// The current time in Unix seconds.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

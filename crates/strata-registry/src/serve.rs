@@ -29,6 +29,7 @@ pub struct Prepared {
 impl Prepared {
     /// Binds the address and opens everything the configuration names.
     pub fn new(config: &Config) -> Result<Prepared> {
+        config.validate().map_err(Error::Config)?;
         let storage = Arc::new(FsStorage::new(&config.storage())?);
         let registry = Registry::new(storage, config.delete_enabled.unwrap_or(false));
         let htpasswd = config.htpasswd.as_deref().map(Htpasswd::open).transpose()?;
@@ -42,11 +43,6 @@ impl Prepared {
             None => None,
         };
         let rbac = if config.rbac_enabled() {
-            if config.htpasswd.is_some() {
-                return Err(Error::Config(
-                    "htpasswd and rbac exclude each other: rbac has its own accounts".into(),
-                ));
-            }
             let accounts = Arc::new(SqliteAccounts::open(&config.rbac_database())?);
             let admins = accounts
                 .users()?

@@ -14,6 +14,6 @@ mod tempdir;
 
 pub use describe::describe_tree;
 pub use golden::assert_golden;
-pub use peers::{require_peer, run_ok, Peer};
+pub use peers::{require_peer, run_ok, run_with_stdin, Peer};
 pub use tarball::TarBuilder;
 pub use tempdir::TempDir;

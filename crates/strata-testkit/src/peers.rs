@@ -54,6 +54,25 @@ pub fn require_peer(name: &str, check: &[&str]) -> Option<Peer> {
     }
 }
 
+/// Runs a command with `input` on its stdin (then closed), capturing stdout
+/// and stderr. A command that exits before reading it all is no error.
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for {cmd:?}: {e}"))
+}
+
 /// Runs a command and panics with its output unless it succeeds.
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd

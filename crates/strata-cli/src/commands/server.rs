@@ -83,16 +83,9 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
 
 /// `10s`, `5m`, `2h`, `1d`, or plain seconds.
 fn parse_duration(s: &str) -> Result<Duration> {
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| anyhow!("invalid duration {s:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => bail!("invalid duration {s:?}: use s, m, h or d"),
-    };
-    Ok(Duration::from_secs(secs))
+    strata_registry::config::parse_seconds(s)
+        .map(Duration::from_secs)
+        .map_err(|e| anyhow!("invalid duration {s:?}: {e}"))
 }
 
 /// `registry gc`.

@@ -5,7 +5,6 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::Stdio;
 
 use strata_testkit::TarBuilder;
 
@@ -33,16 +32,7 @@ fn read(p: impl AsRef<Path>) -> String {
 
 /// Runs `strata ARGS` with `input` on stdin.
 fn with_stdin(s: &Strata, args: &[&str], input: &[u8]) -> std::process::Output {
-    let mut child = s
-        .cmd(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The command may refuse before reading it all.
-    let _ = child.stdin.take().unwrap().write_all(input);
-    child.wait_with_output().unwrap()
+    strata_testkit::run_with_stdin(&mut s.cmd(args), input)
 }
 
 /// True while the container's root file system is mounted on the host.

@@ -1,8 +1,7 @@
 //! `-i`, `-t` and `exec -it` from a real terminal: util-linux `script` gives
 //! the CLI a pseudo-terminal and feeds it the test's input.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use crate::common::{bin, Strata};
 use crate::containers::{code, setup, text};
@@ -21,16 +20,7 @@ pub(crate) fn on_terminal(s: &Strata, args: &str, input: &str) -> (i32, String) 
 
 /// Runs `cmd` with `input` on a pipe as its stdin.
 fn feed(mut cmd: Command, input: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    child.wait_with_output().unwrap()
+    strata_testkit::run_with_stdin(&mut cmd, input.as_bytes())
 }
 
 fn terminal_setup() -> Option<Strata> {

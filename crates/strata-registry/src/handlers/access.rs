@@ -2,10 +2,10 @@
 //! needs, the Bearer challenge when it is refused, catalog filtering and
 //! the audit records of pulls, pushes and deletes.
 
-use strata_distribution::{ErrorBody, ErrorCode, ErrorEntry, RepositoryName, Route};
+use strata_distribution::{Challenge, ErrorCode, RepositoryName, Route, Scope};
 
 use super::App;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::{Request, Response};
 use crate::rbac::grant::{Caller, Denial, Need};
 use crate::rbac::{model, Perms, Rbac};
@@ -48,7 +48,7 @@ pub(super) fn challenge_needs(route: &Route, req: &Request<'_>, needs: &[Need]) 
 }
 
 /// The scope to ask for: a push asks for `pull,push`, as clients do.
-fn challenge_scope(need: &Need) -> String {
+fn challenge_scope(need: &Need) -> Scope {
     match need {
         Need::Repository(name, perms) if perms.contains(Perms::PUSH) => {
             Need::Repository(name.clone(), perms.with(Perms::PULL)).scope()
@@ -74,36 +74,28 @@ pub(super) fn realm(rbac: &Rbac, req: &Request<'_>) -> String {
     format!("{scheme}://{host}/token")
 }
 
-fn quoted(s: &str) -> String {
-    s.replace(['"', '\\'], "")
+/// 429 for a client past the failed-login limit.
+pub(super) fn too_many(wait: std::time::Duration) -> Response {
+    let e = Error::spec(
+        ErrorCode::TooManyRequests,
+        "too many failed logins; try again later",
+    );
+    super::error_response(&e).header("Retry-After", wait.as_secs().to_string())
 }
 
 /// The answer to a refused request.
 pub(super) fn denied(rbac: &Rbac, req: &Request<'_>, denial: Denial, needs: &[Need]) -> Response {
     match denial {
-        Denial::TooMany(wait) => {
-            let body = ErrorBody::single(
-                ErrorEntry::new(ErrorCode::TooManyRequests)
-                    .with_message("too many failed logins; try again later"),
-            );
-            Response::json(429, body.to_vec()).header("Retry-After", wait.as_secs().to_string())
-        }
+        Denial::TooMany(wait) => too_many(wait),
         Denial::Unauthorized { message, error } => {
-            let mut challenge = format!(
-                "Bearer realm=\"{}\",service=\"{}\"",
-                quoted(&realm(rbac, req)),
-                quoted(&rbac.settings.service)
-            );
-            let scopes: Vec<String> = needs.iter().map(challenge_scope).collect();
-            if !scopes.is_empty() {
-                challenge.push_str(&format!(",scope=\"{}\"", quoted(&scopes.join(" "))));
-            }
+            let scopes: Vec<Scope> = needs.iter().map(challenge_scope).collect();
+            let mut challenge =
+                Challenge::bearer(&realm(rbac, req), &rbac.settings.service, &scopes);
             if let Some(e) = error {
-                challenge.push_str(&format!(",error=\"{e}\""));
+                challenge = challenge.with_param("error", e);
             }
-            let body =
-                ErrorBody::single(ErrorEntry::new(ErrorCode::Unauthorized).with_message(message));
-            Response::json(401, body.to_vec()).header("WWW-Authenticate", challenge)
+            super::error_response(&Error::spec(ErrorCode::Unauthorized, message))
+                .header("WWW-Authenticate", challenge.to_string())
         }
     }
 }

@@ -114,7 +114,7 @@ impl App {
                     "UNAUTHORIZED",
                     "log in with a user's name and password",
                 )
-                .header("WWW-Authenticate", "Basic realm=\"strata-registry\"");
+                .header("WWW-Authenticate", super::basic_challenge());
             }
             Ok(Err(Denial::TooMany(wait))) => {
                 return error(429, "TOOMANYREQUESTS", "too many failed logins")

@@ -19,17 +19,20 @@ impl App {
             self.registry.delete_blob(name, digest)?;
             return Ok(Response::empty(202).header("Docker-Content-Digest", digest.to_string()));
         }
-        if self.registry.blob_size(name, digest)?.is_none() {
-            if let Some(proxy) = &self.proxy {
-                proxy.fetch_blob(&self.registry, name, digest)?;
+        let size = match self.registry.blob_size(name, digest)? {
+            Some(size) => size,
+            None => {
+                if let Some(proxy) = &self.proxy {
+                    proxy.fetch_blob(&self.registry, name, digest)?;
+                }
+                self.registry.blob_size(name, digest)?.ok_or_else(|| {
+                    Error::spec(
+                        ErrorCode::BlobUnknown,
+                        format!("blob {digest} is unknown to {name}"),
+                    )
+                })?
             }
-        }
-        let size = self.registry.blob_size(name, digest)?.ok_or_else(|| {
-            Error::spec(
-                ErrorCode::BlobUnknown,
-                format!("blob {digest} is unknown to {name}"),
-            )
-        })?;
+        };
         // A Range this server does not serve (several ranges, another unit)
         // is ignored, as RFC 9110 allows: the whole blob goes out.
         let range = match req

@@ -38,6 +38,11 @@ pub struct App {
 /// The realm of the Basic challenge.
 const REALM: &str = "strata-registry";
 
+/// The `WWW-Authenticate` value asking for Basic credentials.
+pub(crate) fn basic_challenge() -> String {
+    strata_distribution::Challenge::basic(REALM).to_string()
+}
+
 /// The spec's error body for `e`, with the code's status.
 pub(crate) fn error_response(e: &Error) -> Response {
     let (code, message) = match e {
@@ -96,25 +101,14 @@ impl App {
             if req.path == "/metrics" {
                 let admin = rbac.login(req.header("authorization"), &req.remote)?;
                 if !admin.is_ok_and(|p| p.is_admin()) {
-                    return Ok(Response::json(
-                        401,
-                        ErrorBody::single(
-                            ErrorEntry::new(ErrorCode::Unauthorized)
-                                .with_message("metrics are for system admins"),
-                        )
-                        .to_vec(),
-                    )
-                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")));
+                    let e = Error::spec(ErrorCode::Unauthorized, "metrics are for system admins");
+                    return Ok(error_response(&e).header("WWW-Authenticate", basic_challenge()));
                 }
             }
         } else if let Some(h) = &self.htpasswd {
             if h.check(req.header("authorization")).is_none() {
-                let body = ErrorBody::single(
-                    ErrorEntry::new(ErrorCode::Unauthorized)
-                        .with_message("authentication required"),
-                );
-                return Ok(Response::json(401, body.to_vec())
-                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")));
+                let e = Error::spec(ErrorCode::Unauthorized, "authentication required");
+                return Ok(error_response(&e).header("WWW-Authenticate", basic_challenge()));
             }
         }
         if req.path == "/metrics" {
@@ -144,13 +138,11 @@ impl App {
             Err(e) => return Err(e.into()),
         };
         if !route.methods().iter().any(|m| *m == req.method) {
-            let body = ErrorBody::single(
-                ErrorEntry::new(ErrorCode::Unsupported)
-                    .with_message(format!("{} is not allowed here", req.method)),
+            let e = Error::spec(
+                ErrorCode::Unsupported,
+                format!("{} is not allowed here", req.method),
             );
-            return Ok(
-                Response::json(405, body.to_vec()).header("Allow", route.methods().join(", "))
-            );
+            return Ok(error_response(&e).header("Allow", route.methods().join(", ")));
         }
         if self.proxy.is_some() && !matches!(req.method.as_str(), "GET" | "HEAD") {
             return Err(Error::spec(

@@ -3,7 +3,7 @@
 //! `grant_type=password`).
 
 use strata_distribution::query::parse_query;
-use strata_distribution::{ErrorBody, ErrorCode, ErrorEntry, Scope};
+use strata_distribution::{ErrorCode, Scope};
 
 use super::{read_small, App};
 use crate::error::{Error, Result};
@@ -89,19 +89,10 @@ impl App {
         };
         let who: Principal = match who {
             Ok(p) => p,
-            Err(Denial::TooMany(wait)) => {
-                let body = ErrorBody::single(
-                    ErrorEntry::new(ErrorCode::TooManyRequests)
-                        .with_message("too many failed logins; try again later"),
-                );
-                return Ok(Response::json(429, body.to_vec())
-                    .header("Retry-After", wait.as_secs().to_string()));
-            }
+            Err(Denial::TooMany(wait)) => return Ok(super::access::too_many(wait)),
             Err(Denial::Unauthorized { message, .. }) => {
-                let body = ErrorBody::single(
-                    ErrorEntry::new(ErrorCode::Unauthorized).with_message(message),
-                );
-                return Ok(Response::json(401, body.to_vec()));
+                let e = Error::spec(ErrorCode::Unauthorized, message);
+                return Ok(super::error_response(&e));
             }
         };
         let scopes = match scopes(&pairs) {

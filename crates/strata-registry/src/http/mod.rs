@@ -441,7 +441,7 @@ fn serve_one(
             method,
             path,
             query: query.to_owned(),
-            headers: headers.clone(),
+            headers,
             remote: remote.to_owned(),
             body: Body::new(reader, length, chunked),
         };

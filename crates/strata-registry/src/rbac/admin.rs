@@ -179,10 +179,8 @@ impl Admin<'_> {
                 "a robot's permissions are pull, push or pull,push".into(),
             ));
         }
-        let mut bytes = [0u8; 32];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-            .map_err(|_| Error::Internal("no randomness".into()))?;
-        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let secret =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(super::random_bytes::<32>()?);
         let created = now();
         let expires = lifetime.map(|l| created.saturating_add(l));
         let record = Robot {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use strata_distribution::{Scope, TokenResponse};
+use strata_distribution::{Actions, Scope, TokenResponse};
 use strata_oci::{Digest, Timestamp};
 
 use super::model::{self, Perms, Principal};
@@ -55,12 +55,22 @@ pub enum Need {
 
 impl Need {
     /// The scope a client must ask for.
-    pub fn scope(&self) -> String {
+    pub fn scope(&self) -> Scope {
         match self {
             Need::Repository(name, perms) => {
-                format!("repository:{name}:{}", perms.names().join(","))
+                let mut actions = Actions::default();
+                for n in perms.names() {
+                    // Always accepted: these are the lowercase action names.
+                    let _ = actions.insert(n);
+                }
+                Scope {
+                    resource_type: "repository".to_owned(),
+                    class: None,
+                    name: name.clone(),
+                    actions,
+                }
             }
-            Need::Catalog => "registry:catalog:*".to_owned(),
+            Need::Catalog => Scope::catalog(),
         }
     }
 }
@@ -177,27 +187,8 @@ impl Rbac {
     /// The principal a login names if it may log in now, and the hash to
     /// check (the dummy one when it may not).
     fn credentials(&self, login: &str) -> Result<(Option<Principal>, String)> {
-        if let Some((project, name)) = model::parse_robot_login(login) {
-            return Ok(match self.accounts.robot(project, name)? {
-                Some((r, hash)) if r.expires.is_none_or(|t| t > now()) => {
-                    let p = Principal::Robot {
-                        project: r.project,
-                        name: r.name,
-                        perms: r.perms,
-                    };
-                    (Some(p), hash)
-                }
-                _ => (None, DUMMY_HASH.to_owned()),
-            });
-        }
-        Ok(match self.accounts.user(login)? {
-            Some((u, hash)) if !u.disabled => {
-                let p = Principal::User {
-                    name: u.name,
-                    admin: u.admin,
-                };
-                (Some(p), hash)
-            }
+        Ok(match self.account(login)? {
+            Some((s, hash)) if s.expires.is_none_or(|t| t > now()) => (Some(s.principal), hash),
             _ => (None, DUMMY_HASH.to_owned()),
         })
     }
@@ -258,7 +249,7 @@ impl Rbac {
             }
         }
         let issued = now();
-        let jti = self.signer.random(16)?;
+        let jti = strata_oci::digest::to_hex(&super::random_bytes::<16>()?);
         let claims = Claims {
             iss: self.settings.issuer.clone(),
             sub: match who {
@@ -269,7 +260,7 @@ impl Rbac {
             exp: issued + self.settings.token_ttl,
             nbf: issued.saturating_sub(10),
             iat: issued,
-            jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
+            jti,
             access,
             stamp: self.stamp_of(who)?,
         };

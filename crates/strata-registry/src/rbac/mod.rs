@@ -33,6 +33,7 @@ pub use accounts::{Accounts, AuditEvent, AuditQuery, Member, Project, Robot, Use
 pub use model::{Perms, Principal, ProjectView, Role};
 
 use crate::error::Result;
+pub(crate) use crate::{now, random_bytes};
 
 /// The token lifetime unless configured.
 pub const DEFAULT_TOKEN_TTL: u64 = 300;
@@ -123,8 +124,7 @@ struct Subject {
 struct Cache {
     revision: Option<u64>,
     checked: Option<Instant>,
-    /// Subject → the principal now, when it expires (robots), and the
-    /// earliest `iat` its tokens may have.
+    /// Subject → the account as tokens see it (`None`: no such account).
     subjects: HashMap<String, Option<Subject>>,
     projects: HashMap<String, Project>,
     roles: HashMap<String, HashMap<String, Role>>,
@@ -202,28 +202,40 @@ impl Rbac {
     }
 
     fn lookup(&self, subject: &str) -> Result<Option<Subject>> {
-        if let Some((project, name)) = model::parse_robot_login(subject) {
-            return Ok(self.accounts.robot(project, name)?.map(|(r, _)| Subject {
-                stamp: r.stamp,
-                expires: r.expires,
-                principal: Principal::Robot {
-                    project: r.project,
-                    name: r.name,
-                    perms: r.perms,
-                },
+        Ok(self.account(subject)?.map(|(s, _)| s))
+    }
+
+    /// The account a login name (or token subject) names, with its password
+    /// or secret hash: a user unless disabled, or a robot (expired or not).
+    fn account(&self, login: &str) -> Result<Option<(Subject, String)>> {
+        if let Some((project, name)) = model::parse_robot_login(login) {
+            return Ok(self.accounts.robot(project, name)?.map(|(r, hash)| {
+                let subject = Subject {
+                    stamp: r.stamp,
+                    expires: r.expires,
+                    principal: Principal::Robot {
+                        project: r.project,
+                        name: r.name,
+                        perms: r.perms,
+                    },
+                };
+                (subject, hash)
             }));
         }
         Ok(self
             .accounts
-            .user(subject)?
+            .user(login)?
             .filter(|(u, _)| !u.disabled)
-            .map(|(u, _)| Subject {
-                stamp: u.stamp,
-                expires: None,
-                principal: Principal::User {
-                    name: u.name,
-                    admin: u.admin,
-                },
+            .map(|(u, hash)| {
+                let subject = Subject {
+                    stamp: u.stamp,
+                    expires: None,
+                    principal: Principal::User {
+                        name: u.name,
+                        admin: u.admin,
+                    },
+                };
+                (subject, hash)
             }))
     }
 
@@ -302,13 +314,6 @@ impl Rbac {
             remote: remote.to_owned(),
         });
     }
-}
-
-/// The current time in Unix seconds.
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

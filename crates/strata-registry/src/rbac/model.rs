@@ -301,21 +301,16 @@ pub fn parse_lifetime(s: &str) -> Result<Option<u64>, String> {
     if s == "never" {
         return Ok(None);
     }
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid lifetime {s:?}: expected e.g. 30d, 12h, 15m or never"))?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("invalid lifetime {s:?}: the unit is s, m, h or d")),
-    };
-    n.checked_mul(scale)
-        .filter(|v| *v > 0)
-        .map(Some)
-        .ok_or_else(|| format!("invalid lifetime {s:?}"))
+    if s.ends_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "invalid lifetime {s:?}: expected e.g. 30d, 12h, 15m or never"
+        ));
+    }
+    match crate::config::parse_seconds(s) {
+        Ok(0) => Err(format!("invalid lifetime {s:?}")),
+        Ok(n) => Ok(Some(n)),
+        Err(e) => Err(format!("invalid lifetime {s:?}: {e}")),
+    }
 }
 
 #[cfg(test)]

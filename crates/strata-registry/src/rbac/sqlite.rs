@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::accounts::{Accounts, AuditEvent, AuditQuery, Member, Project, Robot, User};
 use super::model::{Perms, Role};
+use super::now;
 use crate::error::{Error, Result};
 
 /// The migrations, in order; `user_version` counts those applied.
@@ -70,12 +71,6 @@ pub struct SqliteAccounts {
 
 fn db_err(e: rusqlite::Error) -> Error {
     Error::Internal(format!("account database: {e}"))
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl SqliteAccounts {
@@ -177,10 +172,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// A fresh random stamp (53 bits: exact in any JSON reader, never 0).
 fn new_stamp() -> Result<u64> {
-    let mut bytes = [0u8; 8];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| Error::Internal("no randomness".into()))?;
-    Ok((u64::from_le_bytes(bytes) & ((1 << 53) - 1)).max(1))
+    Ok((u64::from_le_bytes(super::random_bytes()?) & ((1 << 53) - 1)).max(1))
 }
 
 /// A unique-constraint failure as a conflict naming `what`.

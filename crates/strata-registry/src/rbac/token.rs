@@ -108,14 +108,6 @@ impl Signer {
         &self.kid
     }
 
-    /// A fresh random id (hex), for `jti` and robot secrets.
-    pub fn random(&self, bytes: usize) -> Result<Vec<u8>> {
-        let mut out = vec![0u8; bytes];
-        ring::rand::SecureRandom::fill(&self.rng, &mut out)
-            .map_err(|_| Error::Internal("no randomness".into()))?;
-        Ok(out)
-    }
-
     /// Signs the claims into a compact JWT.
     pub fn sign(&self, claims: &Claims) -> Result<String> {
         let header = Header {
@@ -213,12 +205,9 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 fn libtrust_key_id(point: &[u8]) -> String {
     let mut spki = P256_SPKI_PREFIX.to_vec();
     spki.extend_from_slice(point);
-    let digest = strata_oci::Digest::sha256_of(&spki);
-    let hex = digest.hex();
-    let bytes: Vec<u8> = (0..30)
-        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect();
-    let b32 = base32(&bytes);
+    let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+    let bytes = &digest.as_ref()[..30];
+    let b32 = base32(bytes);
     b32.as_bytes()
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).into_owned())

@@ -42,7 +42,8 @@ impl Registry {
         d: &Digest,
         offset: u64,
     ) -> Result<(Content, u64)> {
-        if self.blob_size(name, d)?.is_none() {
+        // The link only: a missing blob file is the open's "not found".
+        if self.storage.stat(&layer_link(name, d))?.is_none() {
             return Err(unknown(d));
         }
         self.storage

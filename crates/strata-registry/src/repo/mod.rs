@@ -84,14 +84,6 @@ impl Registry {
         }
     }
 
-    /// True when the repository has anything (a manifest, a linked blob, an upload).
-    pub fn repository_exists(&self, name: &RepositoryName) -> Result<bool> {
-        Ok(!self
-            .storage
-            .list(&format!("repositories/{name}"))?
-            .is_empty())
-    }
-
     /// Every repository, sorted.
     pub fn catalog(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();

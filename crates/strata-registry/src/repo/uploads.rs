@@ -48,22 +48,15 @@ fn unknown_upload(id: &str) -> Error {
 
 /// A fresh random session id (128 bits, hex).
 fn new_id() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(Error::io("read", std::path::Path::new("/dev/urandom")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(strata_oci::digest::to_hex(&crate::random_bytes::<16>()?))
 }
 
 impl Registry {
     /// Starts an upload session in `name`; returns its id.
     pub fn start_upload(&self, name: &RepositoryName) -> Result<String> {
         let id = new_id()?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         self.storage
-            .put(&started_key(name, &id), now.to_string().as_bytes())?;
+            .put(&started_key(name, &id), crate::now().to_string().as_bytes())?;
         self.lock_sessions().insert(
             id.clone(),
             Arc::new(Mutex::new(Session {

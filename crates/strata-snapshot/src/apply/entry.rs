@@ -356,7 +356,8 @@ impl Applier {
         let missing: Vec<PathBuf> = rel
             .ancestors()
             .filter(|p| !p.as_os_str().is_empty())
-            .filter(|p| {
+            // Nearest first: once one exists, so do all its parents.
+            .take_while(|p| {
                 matches!(
                     self.root.open_in(p, OFlags::PATH | OFlags::DIRECTORY),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound

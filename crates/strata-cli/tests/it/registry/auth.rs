@@ -1,9 +1,6 @@
 //! Login, TLS, Basic and token auth, resumed downloads.
 
-use std::io::Write;
-use std::process::Stdio;
-
-use strata_testkit::{require_peer, run_ok};
+use strata_testkit::{require_peer, run_ok, run_with_stdin};
 
 use super::{busybox_as, image_id, Proxy, Registry, Setup};
 use crate::common::Strata;
@@ -21,20 +18,7 @@ pub(super) fn login_with(
 ) -> std::process::Output {
     let mut cmd_args = vec!["login", "-u", user, "--password-stdin"];
     cmd_args.extend(args);
-    let mut child = s
-        .cmd(&cmd_args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_with_stdin(&mut s.cmd(&cmd_args), format!("{password}\n").as_bytes())
 }
 
 #[test]
@@ -181,9 +165,8 @@ fn docker_and_strata_share_logins() {
     std::fs::create_dir_all(&config).unwrap();
     // dockerd treats 127.0.0.0/8 as an insecure registry: no CA needed on its side.
     let docker_login = |password: &str| {
-        let mut child = docker
-            .command()
-            .args([
+        run_with_stdin(
+            docker.command().args([
                 "--config",
                 config.to_str().unwrap(),
                 "login",
@@ -191,19 +174,9 @@ fn docker_and_strata_share_logins() {
                 "alice",
                 "--password-stdin",
                 &reg.addr,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(password.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+            ]),
+            password.as_bytes(),
+        )
     };
     let out = docker_login("s3cret");
     assert!(

@@ -2,10 +2,9 @@
 //! driven by strata, skopeo, dockerd and podman through Docker's token flow,
 //! with users and robot accounts.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use strata_testkit::{require_peer, TempDir};
+use strata_testkit::{require_peer, run_with_stdin, TempDir};
 
 use super::auth::login;
 use super::busybox_as;
@@ -14,24 +13,13 @@ use crate::common::{bin, Strata};
 
 /// `strata registry ARGS --storage DIR/storage`, with `stdin` fed in.
 fn registry(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(bin())
-        .arg("registry")
+    let mut cmd = Command::new(bin());
+    cmd.arg("registry")
         .args(args)
         .arg("--storage")
         .arg(dir.join("storage"))
-        .env("USER", "tester")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        .env("USER", "tester");
+    run_with_stdin(&mut cmd, stdin.as_bytes())
 }
 
 fn registry_ok(dir: &TempDir, args: &[&str], stdin: &str) -> String {
@@ -241,22 +229,9 @@ fn docker_podman_and_skopeo_log_in_with_robots_and_users() {
     if let Some(docker) = require_peer("docker", &["info"]) {
         let config = TempDir::new("rbac-docker-config");
         let d = |args: &[&str], stdin: &str| {
-            let mut child = docker
-                .command()
-                .env("DOCKER_CONFIG", config.path())
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(stdin.as_bytes())
-                .unwrap();
-            let out = child.wait_with_output().unwrap();
+            let mut cmd = docker.command();
+            cmd.env("DOCKER_CONFIG", config.path()).args(args);
+            let out = run_with_stdin(&mut cmd, stdin.as_bytes());
             assert!(
                 out.status.success(),
                 "docker {args:?}: {}",

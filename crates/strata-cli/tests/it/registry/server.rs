@@ -1,11 +1,10 @@
 //! `strata registry serve` as a real server, driven by skopeo, dockerd,
 //! curl and strata's own client.
 
-use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use strata_testkit::{require_peer, run_ok, TempDir};
+use strata_testkit::{require_peer, run_ok, run_with_stdin, TempDir};
 
 use super::{busybox_as, free_port, image_id, make_certs, wait_for_port, Registry, Setup};
 use crate::common::{bin, Strata};
@@ -54,6 +53,17 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A header's value in `curl -i` output (names in any case).
+fn header(response: &str, name: &str) -> String {
+    response
+        .lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no {name} header in {response}"))
 }
 
 fn curl() -> Option<strata_testkit::Peer> {
@@ -135,19 +145,16 @@ fn tls_and_htpasswd_on_our_registry() {
     make_certs(certs.path());
     let htpasswd = certs.join("htpasswd");
     let s0 = Strata::new();
-    let mut child = s0
-        .cmd(&[
-            "registry",
-            "htpasswd",
-            htpasswd.to_str().unwrap(),
-            "alice",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    let args = [
+        "registry",
+        "htpasswd",
+        htpasswd.to_str().unwrap(),
+        "alice",
+        "--password-stdin",
+    ];
+    assert!(run_with_stdin(&mut s0.cmd(&args), b"s3cret\n")
+        .status
+        .success());
     assert!(std::fs::read_to_string(&htpasswd)
         .unwrap()
         .starts_with("alice:$2"));
@@ -211,15 +218,7 @@ fn kill_during_an_upload_leaves_no_blob_and_the_session_resumes() {
     let file = r.dir.join("blob");
     std::fs::write(&file, &data).unwrap();
     let head = curl_out(&["-i", "-X", "POST", &r.url("/v2/crash/blobs/uploads/")]);
-    let loc = head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Location: ")
-                .or_else(|| l.strip_prefix("location: "))
-        })
-        .unwrap()
-        .trim()
-        .to_owned();
+    let loc = header(&head, "location");
     // A slow upload, killed mid-way with the server.
     let mut upload = Command::new("curl")
         .args([
@@ -247,15 +246,7 @@ fn kill_during_an_upload_leaves_no_blob_and_the_session_resumes() {
     assert_eq!(code, "404", "no partial blob is visible");
     // The session kept what reached the disk; the rest goes on from there.
     let status = curl_out(&["-i", &r.url(&loc)]);
-    let range = status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Range: ")
-                .or_else(|| l.strip_prefix("range: "))
-        })
-        .unwrap()
-        .trim()
-        .to_owned();
+    let range = header(&status, "range");
     let have: usize = range.trim_start_matches("0-").parse::<usize>().unwrap() + 1;
     assert!(have > 0 && have < data.len(), "partial: {range}");
     let rest = r.dir.join("rest");
